@@ -1,0 +1,27 @@
+# make test  - set up .venv if missing, then run the whole test suite (CPU)
+# make demo  - set up .venv if missing, then distil on bundled real-pixel data
+PY := .venv/bin/python
+STAMP := .venv/.mmkd-stack
+
+.PHONY: setup test demo data clean
+
+$(STAMP): requirements/constraints.txt tools/setup_env.sh setup.cfg
+	bash tools/setup_env.sh
+	touch $(STAMP)
+
+setup: $(STAMP) data
+
+data:
+	@test -d /usr/share/datasets/fashion-mnist || { \
+	  echo "[setup] installing Fashion-MNIST (Debian package dataset-fashion-mnist)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq dataset-fashion-mnist; fi; }
+
+test: setup
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q tests
+
+demo: setup
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) tools/demo.py --work-dir work_dirs/demo
+
+clean:
+	rm -rf work_dirs .pytest_cache

@@ -1,0 +1,7 @@
+from .loss_weight_hook import DistillLossWeightHook
+from .safe_checkpoint_hook import SafeCheckpointHook
+from .stop_distill_hook import StopDistillHook
+from .student_checkpoint_hook import StudentCheckpointHook
+
+__all__ = ['DistillLossWeightHook', 'SafeCheckpointHook', 'StopDistillHook',
+           'StudentCheckpointHook']

@@ -1,0 +1,62 @@
+"""Trainable adapters from the student's feature space to the teacher's."""
+from typing import Optional
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmkd.registry import MODELS
+
+__all__ = ['ConvBNConnector', 'LinearConnector', 'ResizeConnector']
+
+
+@MODELS.register_module()
+class ConvBNConnector(nn.Module):
+    """1x1 conv (no bias) + BatchNorm mapping ``in_channels`` to ``out_channels``.
+
+    The FitNets regressor (Romero et al., ICLR 2015) in the conv+BN form used by OFD
+    (Heo et al., ICCV 2019); the conv is He-initialised (fan-out), BN starts at
+    weight 1, bias 0.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels)
+        nn.init.kaiming_normal_(self.conv.weight, mode='fan_out', nonlinearity='relu')
+        nn.init.ones_(self.bn.weight)
+        nn.init.zeros_(self.bn.bias)
+
+    def forward(self, x: Tensor, target: Optional[Tensor] = None) -> Tensor:
+        return self.bn(self.conv(x))
+
+
+@MODELS.register_module()
+class LinearConnector(nn.Module):
+    """A linear map on the last dim, for (N, C) features such as pooled embeddings."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(in_channels, out_channels)
+
+    def forward(self, x: Tensor, target: Optional[Tensor] = None) -> Tensor:
+        return self.fc(x)
+
+
+@MODELS.register_module()
+class ResizeConnector(nn.Module):
+    """Interpolates the student feature to the teacher's spatial size (no parameters)."""
+
+    def __init__(self, mode: str = 'bilinear', align_corners: Optional[bool] = False) -> None:
+        super().__init__()
+        self.mode = mode
+        # F.interpolate rejects align_corners for the modes that do not use it.
+        uses_corners = mode in ('linear', 'bilinear', 'bicubic', 'trilinear')
+        self.align_corners = align_corners if uses_corners else None
+
+    def forward(self, x: Tensor, target: Optional[Tensor] = None) -> Tensor:
+        if target is None:
+            raise ValueError('ResizeConnector needs the teacher tensor as target')
+        size = tuple(target.shape[2:])
+        if tuple(x.shape[2:]) == size:
+            return x
+        return F.interpolate(x, size=size, mode=self.mode, align_corners=self.align_corners)

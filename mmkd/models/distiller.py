@@ -1,0 +1,294 @@
+"""The model the runner trains: a student, a frozen teacher and distillation losses."""
+import copy
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.distributed as dist
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
+from torch import Tensor, nn
+
+from mmkd.registry import MODELS
+from mmkd.utils.checkpoint import load_weights_strict
+from .model_config import load_model_cfg
+from .taps import TeacherDone, Taps, as_levels
+
+ENTRY_KEYS = ('student', 'teacher', 'connector', 'level_weights')
+
+
+def _build_model(spec, role: str, data_preprocessor: Optional[dict] = None) -> BaseModel:
+    cfg, scope = load_model_cfg(spec, role, data_preprocessor)
+    if scope:
+        with DefaultScope.overwrite_default_scope(scope):
+            return MODELS.build(cfg)
+    return MODELS.build(cfg)
+
+
+def _build_mmkd(cfg: dict) -> nn.Module:
+    with DefaultScope.overwrite_default_scope('mmkd'):
+        return MODELS.build(cfg)
+
+
+def _batch_field(name: str, data_samples) -> Tensor:
+    """Ground truth a loss can read: ``gt_label`` (classification) or ``gt_sem_seg``."""
+    if name == 'gt_label':
+        return torch.cat([ds.gt_label.reshape(-1)[:1] for ds in data_samples])
+    if name == 'gt_sem_seg':
+        return torch.stack([ds.gt_sem_seg.data.squeeze(0) for ds in data_samples])
+    raise KeyError(f'unknown batch field {name!r}; known: gt_label, gt_sem_seg')
+
+
+class _Connector(nn.Module):
+    """One connector, or a chain of them, for one level."""
+
+    def __init__(self, cfgs: List[dict]) -> None:
+        super().__init__()
+        self.chain = nn.ModuleList(_build_mmkd(c) for c in cfgs)
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        for module in self.chain:
+            x = module(x, target)
+        return x
+
+
+def _build_connectors(spec, name: str) -> Optional[nn.ModuleList]:
+    """Connectors of one loss entry: one per level if any channel setting is a list."""
+    if spec is None:
+        return None
+    cfgs = [spec] if isinstance(spec, dict) else list(spec)
+    lengths = {len(v) for c in cfgs for v in c.values() if isinstance(v, (list, tuple))}
+    if len(lengths) > 1:
+        raise ValueError(f'loss {name!r}: per-level connector settings have different lengths')
+    levels = lengths.pop() if lengths else 1
+    per_level = []
+    for i in range(levels):
+        per_level.append(_Connector([
+            {k: (v[i] if isinstance(v, (list, tuple)) else v) for k, v in c.items()}
+            for c in cfgs]))
+    return nn.ModuleList(per_level)
+
+
+class _TwoPreprocessors(nn.Module):
+    """The student's preprocessor, plus the teacher's own on the same raw batch in training."""
+
+    def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
+        super().__init__()
+        self.student, self.teacher = student, teacher
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        out = self.student(data, training)
+        if training:
+            out['teacher_inputs'] = self.teacher(data, training)['inputs']
+        return out
+
+
+@MODELS.register_module()
+class Distiller(BaseModel):
+    """Train ``student`` with its own losses plus distillation from a frozen ``teacher``.
+
+    Args:
+        student: the student model (dict, config path, or ``dict(cfg_path=..., **overrides)``).
+        teacher: the teacher model, same forms.
+        teacher_ckpt: the teacher's weights. Required: a randomly initialised teacher
+            never trains a student silently.
+        losses: ``{name: dict(type=LOSS, student=TAP, teacher=TAP, connector=..., **loss_args)}``.
+            A tap that yields a tuple (FPN levels, stages) applies the loss per level and sums
+            the levels, weighted by ``level_weights`` (a list, or ``'geometric'`` for
+            ``1 / 2 ** (L - 1 - i)``). Each entry is logged as ``distill.loss_<name>``.
+        student_ckpt: optional weights to initialise the student with (after its init_cfg).
+        teacher_mode: the teacher's forward mode; ``'tensor'`` avoids the teacher's loss path.
+        teacher_data_preprocessor: the teacher's own preprocessor, if it differs.
+        data_preprocessor: the student's, when its config keeps it outside ``model``
+            (as mmpretrain's do; the Runner passes it here).
+    """
+
+    def __init__(self,
+                 student: Union[str, dict],
+                 teacher: Union[str, dict],
+                 teacher_ckpt: str,
+                 losses: Dict[str, dict],
+                 student_ckpt: Optional[str] = None,
+                 teacher_mode: str = 'tensor',
+                 teacher_data_preprocessor: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if not teacher_ckpt:
+            raise ValueError('Distiller needs `teacher_ckpt`: a teacher without trained '
+                             'weights would distil noise into the student')
+        self.student = _build_model(student, 'student', data_preprocessor)
+        self.teacher = _build_model(teacher, 'teacher')
+        load_weights_strict(self.teacher, teacher_ckpt, 'teacher')
+        self.teacher.requires_grad_(False)
+        self.teacher.eval()
+        self.teacher_ckpt = teacher_ckpt
+        self.student_ckpt = student_ckpt
+        self.teacher_mode = teacher_mode
+        if teacher_data_preprocessor is None:
+            self.data_preprocessor = self.student.data_preprocessor
+        else:
+            self.data_preprocessor = _TwoPreprocessors(
+                self.student.data_preprocessor, MODELS.build(teacher_data_preprocessor))
+
+        if not losses:
+            raise ValueError('Distiller needs at least one entry in `losses`')
+        self.entries = {}
+        self.distill_losses = nn.ModuleDict()
+        self.connectors = nn.ModuleDict()
+        for name, spec in losses.items():
+            spec = copy.deepcopy(dict(spec))
+            for key in ('student', 'teacher'):
+                if not isinstance(spec.get(key), str):
+                    raise KeyError(f'loss {name!r} needs a `{key}` tap (a module path string)')
+            loss_cfg = {k: v for k, v in spec.items() if k not in ENTRY_KEYS}
+            self.distill_losses[name] = _build_mmkd(loss_cfg)
+            connectors = _build_connectors(spec.get('connector'), name)
+            if connectors is not None:
+                self.connectors[name] = connectors
+            self.entries[name] = dict(student=spec['student'], teacher=spec['teacher'],
+                                      level_weights=spec.get('level_weights'))
+            self.distill_losses[name].bind_teacher(self.teacher)
+        self.student_taps = Taps(self.student, [e['student'] for e in self.entries.values()],
+                                 'student')
+        self.teacher_taps = Taps(self.teacher, [e['teacher'] for e in self.entries.values()],
+                                 'teacher', stop_when_done=True)
+        # Multipliers set by the weight-schedule hook; distillation on/off by the stop hook.
+        self.loss_scales = {name: 1.0 for name in self.entries}
+        self.distill_enabled = True
+
+    # -- model state ---------------------------------------------------------------
+    def train(self, mode: bool = True) -> 'Distiller':
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def init_weights(self) -> None:
+        """Initialise the student and connectors; the teacher keeps its checkpoint."""
+        if hasattr(self.student, 'init_weights'):
+            self.student.init_weights()
+        if self.student_ckpt:
+            load_weights_strict(self.student, self.student_ckpt, 'student')
+
+    # -- forward -------------------------------------------------------------------
+    def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor',
+                teacher_inputs: Optional[Tensor] = None):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples, teacher_inputs)
+        return self.student(inputs, data_samples, mode=mode)
+
+    def run_teacher(self, inputs: Tensor, data_samples) -> None:
+        """Run the teacher without gradient, only as far as its deepest tap."""
+        self.teacher_taps.reset()
+        with torch.no_grad():
+            try:
+                self.teacher(inputs, data_samples, mode=self.teacher_mode)
+            except TeacherDone:
+                pass
+
+    def loss(self, inputs: Tensor, data_samples,
+             teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        if not self.distill_enabled:
+            losses = self._student_loss(inputs, data_samples)
+            # Keep connectors in the graph so distributed gradient sync stays consistent.
+            zero = sum(p.sum() for p in self.connectors.parameters()) * 0.0
+            for name in self.entries:
+                losses[self._key(name)] = zero
+            return losses
+        self.run_teacher(inputs if teacher_inputs is None else teacher_inputs, data_samples)
+        self.student_taps.reset()
+        losses = self._student_loss(inputs, data_samples)
+        for name, entry in self.entries.items():
+            loss = self.distill_losses[name]
+            extra = {field: _batch_field(field, data_samples).to(inputs.device)
+                     for field in loss.needs}
+            value = self._distill_term(name, entry, self.student_taps.get(entry['student']),
+                                       self.teacher_taps.get(entry['teacher']), extra)
+            losses[self._key(name)] = value * self.loss_scales[name]
+        self.student_taps.records = {}
+        self.teacher_taps.records = {}
+        return losses
+
+    def _student_loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
+        losses = self.student.loss(inputs, data_samples)
+        if 'loss' in losses:  # mmpretrain's heads: would hide the logged total
+            losses['loss_student'] = losses.pop('loss')
+        return losses
+
+    @staticmethod
+    def _key(name: str) -> str:
+        return f'distill.{name}' if name.startswith('loss_') else f'distill.loss_{name}'
+
+    def _distill_term(self, name: str, entry: dict, s_val, t_val, extra: dict) -> Tensor:
+        s_levels, t_levels = as_levels(s_val), as_levels(t_val)
+        if (s_levels is None) != (t_levels is None):
+            raise ValueError(
+                f'loss {name!r}: student tap {entry["student"]!r} and teacher tap '
+                f'{entry["teacher"]!r} differ in kind: one gives a tuple of levels, the other '
+                f'a single tensor')
+        if s_levels is None:
+            s_levels, t_levels = [s_val], [t_val]
+        if len(s_levels) != len(t_levels):
+            raise ValueError(f'loss {name!r}: student tap {entry["student"]!r} gives '
+                             f'{len(s_levels)} levels, teacher tap {entry["teacher"]!r} '
+                             f'gives {len(t_levels)}')
+        weights = self._level_weights(name, entry['level_weights'], len(s_levels))
+        loss = self.distill_losses[name]
+        connectors = self.connectors[name] if name in self.connectors else None
+        if connectors is not None and len(connectors) not in (1, len(s_levels)):
+            raise ValueError(f'loss {name!r}: {len(connectors)} connectors for '
+                             f'{len(s_levels)} levels')
+        total = 0.0
+        for i, (s, t) in enumerate(zip(s_levels, t_levels)):
+            if connectors is not None:
+                s = self._connect(name, entry, connectors[i if len(connectors) > 1 else 0], s, t, i)
+            if loss.same_shape and s.shape != t.shape:
+                raise ValueError(
+                    f'loss {name!r}, level {i}: student tap {entry["student"]!r} gives shape '
+                    f'{tuple(s.shape)}{" after its connector" if connectors else ""} but teacher '
+                    f'tap {entry["teacher"]!r} gives {tuple(t.shape)}; add or fix a connector')
+            kwargs = dict(extra, level=i) if getattr(loss, 'per_level', False) else extra
+            total = total + weights[i] * loss(s, t, **kwargs)
+        return total
+
+    @staticmethod
+    def _level_weights(name: str, spec, levels: int) -> Sequence[float]:
+        if spec is None:
+            return [1.0] * levels
+        if spec == 'geometric':
+            return [1.0 / 2 ** (levels - 1 - i) for i in range(levels)]
+        if len(spec) != levels:
+            raise ValueError(f'loss {name!r}: {len(spec)} level_weights for {levels} levels')
+        return list(spec)
+
+    @staticmethod
+    def _connect(name, entry, connector, s: Tensor, t: Tensor, level: int) -> Tensor:
+        try:
+            return connector(s, t)
+        except RuntimeError as err:
+            raise ValueError(
+                f'loss {name!r}, level {level}: the connector does not fit student tap '
+                f'{entry["student"]!r} of shape {tuple(s.shape)} (teacher tap '
+                f'{entry["teacher"]!r}: {tuple(t.shape)}): {str(err).splitlines()[0]}') from err
+
+    # -- training step ---------------------------------------------------------------
+    def parse_losses(self, losses: Dict[str, Tensor]):
+        """As MMEngine's, but stop on a non-finite distillation term before any update,
+        and log losses averaged over ranks."""
+        terms = {k: v for k, v in losses.items() if k.startswith('distill.')}
+        if terms and not bool(torch.isfinite(torch.stack(
+                [v.detach().float().sum() for v in terms.values()])).all()):
+            bad = [k for k, v in terms.items() if not torch.isfinite(v.detach()).all()]
+            it = MessageHub.get_current_instance().get_info('iter', None)
+            raise FloatingPointError(
+                f'non-finite distillation loss {", ".join(bad)} at iteration '
+                f'{"?" if it is None else it + 1}; training stopped before the weights were '
+                f'updated. Lower its weight, check the taps, or use a connector with BN.')
+        loss, log_vars = super().parse_losses(losses)
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            # Log the mean over ranks (the loss the averaged gradient belongs to).
+            values = torch.stack([v.detach().float() for v in log_vars.values()])
+            dist.all_reduce(values)
+            log_vars = OrderedDict(zip(log_vars, values / dist.get_world_size()))
+        return loss, log_vars

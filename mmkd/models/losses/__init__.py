@@ -1,0 +1,14 @@
+"""Distillation losses."""
+from .at import ATLoss
+from .base import DistillLoss
+from .cwd import ChannelWiseDivergence
+from .dkd import DKDLoss
+from .fitnet import FitNetLoss
+from .kd import KDLoss
+from .ofd import OFDLoss
+from .pkd import PKDLoss
+
+__all__ = [
+    'DistillLoss', 'KDLoss', 'FitNetLoss', 'ATLoss', 'OFDLoss', 'ChannelWiseDivergence',
+    'PKDLoss', 'DKDLoss'
+]

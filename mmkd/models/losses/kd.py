@@ -1,0 +1,41 @@
+"""Hinton knowledge distillation on logits."""
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmkd.registry import MODELS
+from .base import DistillLoss
+
+
+def _classes_last(logits: Tensor) -> Tensor:
+    """(N, C, *spatial) -> (N * prod(spatial), C); (N, C) is returned unchanged."""
+    if logits.dim() == 2:
+        return logits
+    return logits.movedim(1, -1).reshape(-1, logits.shape[1])
+
+
+@MODELS.register_module()
+class KDLoss(DistillLoss):
+    """Soft-target KD (Hinton et al., "Distilling the Knowledge in a Neural Network", 2015).
+
+    ``tau^2 * KL(softmax(t / tau) || softmax(s / tau))`` averaged over samples. Dense
+    logits ``(N, C, H, W)`` are distilled per pixel (class dim 1) and averaged over the
+    ``N * H * W`` positions.
+    """
+
+    def __init__(self, tau: float = 4.0, loss_weight: float = 1.0) -> None:
+        super().__init__(loss_weight)
+        self.tau = tau
+
+    def compute(self, student: Tensor, teacher: Tensor, **extra) -> Tensor:
+        if student.dim() < 2 or student.shape[1] != teacher.shape[1]:
+            raise ValueError(
+                f'KDLoss: the teacher and student class counts differ (class dim 1): '
+                f'student logits {tuple(student.shape)}, teacher logits {tuple(teacher.shape)}')
+        if student.shape != teacher.shape:
+            raise ValueError(
+                f'KDLoss: student logits {tuple(student.shape)} and teacher logits '
+                f'{tuple(teacher.shape)} have different shapes')
+        log_p_s = F.log_softmax(_classes_last(student) / self.tau, dim=1)
+        log_p_t = F.log_softmax(_classes_last(teacher) / self.tau, dim=1)
+        kl = F.kl_div(log_p_s, log_p_t, reduction='batchmean', log_target=True)
+        return kl * self.tau ** 2

@@ -1,0 +1,74 @@
+"""Overhaul feature distillation."""
+import math
+from typing import List, Sequence, Union
+
+import torch
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmkd.registry import MODELS
+from .base import DistillLoss
+
+
+def bn_margin(bn: _BatchNorm) -> Tensor:
+    """Expected value of the negative responses of ``bn``'s output, per channel.
+
+    With ``s = |gamma|`` and ``m = beta`` (pre-ReLU response ~ N(m, s^2)):
+    ``m - s * phi(m/s) / Phi(-m/s)`` if ``Phi(-m/s) > 0.001``, else ``-3 * s``.
+    Returns a float32 tensor of shape ``(1, C, 1, 1)``.
+    """
+    s = bn.weight.detach().double().abs().clamp_min(1e-12)
+    m = bn.bias.detach().double()
+    cdf = 0.5 * (1 + torch.erf(-m / s / math.sqrt(2)))
+    pdf = torch.exp(-0.5 * (m / s) ** 2) / math.sqrt(2 * math.pi)
+    margin = torch.where(cdf > 0.001, m - s * pdf / cdf, -3 * s)
+    return margin.float().view(1, -1, 1, 1)
+
+
+@MODELS.register_module()
+class OFDLoss(DistillLoss):
+    """Overhaul of feature distillation (Heo et al., ICCV 2019).
+
+    The teacher feature is taken before its ReLU and clipped from below by a margin
+    derived from the teacher BN that produced it (:func:`bn_margin`). The partial L2
+    distance counts positions where the student exceeds the target or the target is
+    positive. ``teacher_bn`` names the BN per level of a multi-level tap (buffers
+    ``margin_0``, ``margin_1``, ... are set by :meth:`bind_teacher`).
+    """
+
+    per_level = True
+
+    def __init__(self, teacher_bn: Union[str, Sequence[str]], loss_weight: float = 1.0,
+                 normalize: str = 'batch') -> None:
+        super().__init__(loss_weight)
+        if normalize not in ('batch', 'none'):
+            raise ValueError(f"OFDLoss: normalize must be 'batch' or 'none', got {normalize!r}")
+        self.teacher_bn: List[str] = [teacher_bn] if isinstance(teacher_bn, str) \
+            else list(teacher_bn)
+        self.normalize = normalize
+
+    def bind_teacher(self, teacher: nn.Module) -> None:
+        """Compute the margins from the teacher's BN modules named by ``teacher_bn``."""
+        for i, path in enumerate(self.teacher_bn):
+            try:
+                bn = teacher.get_submodule(path)
+            except AttributeError as err:
+                raise KeyError(f'OFDLoss: the teacher has no module {path!r}') from err
+            if not isinstance(bn, _BatchNorm) or bn.weight is None or bn.bias is None:
+                raise TypeError(f'OFDLoss: teacher module {path!r} is '
+                                f'{type(bn).__name__}, not an affine BatchNorm')
+            self.register_buffer(f'margin_{i}', bn_margin(bn), persistent=False)
+
+    def compute(self, student: Tensor, teacher: Tensor, level: int = 0, **extra) -> Tensor:
+        if not 0 <= level < len(self.teacher_bn):
+            raise IndexError(f'OFDLoss: level {level} but {len(self.teacher_bn)} teacher_bn')
+        margin = getattr(self, f'margin_{level}', None)
+        if margin is None:
+            raise RuntimeError('OFDLoss: bind_teacher() must be called before the loss')
+        if teacher.dim() != 4 or teacher.shape[1] != margin.shape[1]:
+            raise ValueError(f'OFDLoss: teacher feature {tuple(teacher.shape)} does not match '
+                             f'the {margin.shape[1]} channels of {self.teacher_bn[level]!r}')
+        target = torch.max(teacher, margin.to(teacher))
+        mask = (student > target) | (target > 0)
+        loss = ((student - target).pow(2) * mask).sum()
+        return loss / student.shape[0] if self.normalize == 'batch' else loss

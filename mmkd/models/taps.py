@@ -1,0 +1,137 @@
+"""Read intermediate tensors of an unmodified model by module path.
+
+A tap is written ``'<module path>[:<where>]'``:
+
+- ``'neck'`` or ``'neck:output'``: what the module returns (a tensor, or a
+  tuple of tensors such as FPN levels);
+- ``'backbone.layer4:input'``: the first positional input of the module;
+- ``'backbone.layer4:pre_relu'``: for a ResNet stage (or block), the residual
+  sum before the final ReLU of its last block.
+
+A module called several times records its last call.
+"""
+import difflib
+from typing import Dict, Iterable, List, Optional
+
+from torch import Tensor, nn
+
+WHERE = ('output', 'input', 'pre_relu')
+
+
+class TeacherDone(Exception):
+    """Raised inside the teacher once every tap it needs is recorded."""
+
+
+def parse_tap(tap: str):
+    """Split ``'path:where'`` into ``(path, where)``."""
+    path, _, where = tap.partition(':')
+    return path, (where or 'output')
+
+
+def get_module(model: nn.Module, path: str, owner: str) -> nn.Module:
+    """Return ``model``'s submodule at ``path`` or raise naming the closest paths."""
+    modules = dict(model.named_modules())
+    if path in modules:
+        return modules[path]
+    close = difflib.get_close_matches(path, list(modules), n=5, cutoff=0.5)
+    if not close:  # fall back to siblings of the deepest existing parent
+        parent = path.rsplit('.', 1)[0] if '.' in path else ''
+        while parent and parent not in modules:
+            parent = parent.rsplit('.', 1)[0] if '.' in parent else ''
+        prefix = f'{parent}.' if parent else ''
+        close = [n for n in modules if n.startswith(prefix) and n.count('.') == prefix.count('.')]
+        close = close[:8]
+    raise KeyError(f'{owner} has no module {path!r}. Closest existing names: {close}')
+
+
+def _last_relu(module: nn.Module, path: str, owner: str) -> nn.Module:
+    """The ReLU applied after the residual sum of a block or of a stage's last block."""
+    block = module
+    if isinstance(block, nn.Sequential) and len(block) > 0:
+        block = block[-1]
+    relu = getattr(block, 'relu', None)
+    if not isinstance(relu, nn.Module):
+        raise TypeError(
+            f'{owner} tap {path!r}:pre_relu needs a residual block (or a stage of them) with a '
+            f'`relu` module; got {type(block).__name__}')
+    return relu
+
+
+class Taps:
+    """Record the tensors named by ``taps`` while ``model`` runs.
+
+    Args:
+        model: the model to observe; it is not modified beyond forward hooks.
+        taps: tap strings (see the module docstring).
+        owner: 'student' or 'teacher', used in error messages.
+        stop_when_done: raise :class:`TeacherDone` as soon as every tap's
+            module has finished, so that the rest of the forward is skipped.
+    """
+
+    def __init__(self, model: nn.Module, taps: Iterable[str], owner: str,
+                 stop_when_done: bool = False) -> None:
+        self.owner = owner
+        self.taps: List[str] = list(dict.fromkeys(taps))
+        self.records: Dict[str, object] = {}
+        self.stop_when_done = stop_when_done
+        self._pending: set = set()
+        self._handles = []
+        for tap in self.taps:
+            path, where = parse_tap(tap)
+            if where not in WHERE:
+                raise ValueError(f'{owner} tap {tap!r}: unknown position {where!r}; use one of {WHERE}')
+            module = get_module(model, path, owner)
+            if where == 'output':
+                self._handles.append(module.register_forward_hook(self._on_output(tap)))
+            elif where == 'input':
+                self._handles.append(module.register_forward_pre_hook(self._on_input(tap)))
+                self._handles.append(module.register_forward_hook(self._on_done(tap)))
+            else:
+                relu = _last_relu(module, path, owner)
+                self._handles.append(relu.register_forward_pre_hook(self._on_input(tap, True)))
+                self._handles.append(module.register_forward_hook(self._on_done(tap)))
+
+    def reset(self) -> None:
+        self.records = {}
+        self._pending = set(self.taps)
+
+    def _finish(self, tap: str) -> None:
+        self._pending.discard(tap)
+        if self.stop_when_done and not self._pending:
+            raise TeacherDone
+
+    def _on_output(self, tap):
+        def hook(module, args, output):
+            self.records[tap] = output
+            self._finish(tap)
+        return hook
+
+    def _on_input(self, tap, copy: bool = False):
+        def hook(module, args):
+            # In-place activations overwrite their input: keep a copy.
+            self.records[tap] = args[0].clone() if copy else args[0]
+        return hook
+
+    def _on_done(self, tap):
+        def hook(module, args, output):
+            self._finish(tap)
+        return hook
+
+    def get(self, tap: str) -> object:
+        if tap not in self.records:
+            raise RuntimeError(
+                f'{self.owner} tap {tap!r} was never recorded during the forward pass; the model '
+                f'did not run that module (recorded: {sorted(self.records)})')
+        return self.records[tap]
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+
+def as_levels(value: object) -> Optional[List[Tensor]]:
+    """A list of tensors for tuple/list taps (FPN levels, stages), else None."""
+    if isinstance(value, (tuple, list)):
+        return list(value)
+    return None

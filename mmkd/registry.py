@@ -1,0 +1,12 @@
+"""mmkd's registries: children of MMEngine's roots, in the scope ``mmkd``.
+
+Configs name mmkd parts as ``type='mmkd.Distiller'`` (or plain ``'Distiller'``
+when ``default_scope='mmkd'``); student and teacher models keep their own
+scope (``mmdet``, ``mmseg``, ``mmpretrain``).
+"""
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import Registry
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmkd', locations=['mmkd.models'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmkd', locations=['mmkd.engine.hooks'])

@@ -1,0 +1,66 @@
+"""Helpers for end-to-end runs: read MMEngine's scalar logs and checkpoints."""
+import glob
+import json
+import math
+import os
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from mmkd.models.model_config import load_model_cfg
+from mmkd.registry import MODELS
+
+
+def scalars(work_dir):
+    """The training records of the newest run in ``work_dir`` (vis_data/scalars.json)."""
+    files = sorted(glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    assert files, f'no scalars.json under {work_dir}'
+    with open(files[-1]) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [r for r in rows if 'loss' in r]
+
+
+def assert_distill_terms_logged(rows, names):
+    assert rows, 'no training iterations were logged'
+    for name in names:
+        values = [r[name] for r in rows if name in r]
+        assert len(values) == len(rows), f'{name} missing from some logged iterations'
+        assert all(math.isfinite(v) for v in values), f'{name} not finite: {values}'
+
+
+def weights(path):
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    return ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
+
+
+def save_model_weights(spec, path, seed=0):
+    """Build the model a distiller entry describes and save its (random) weights."""
+    cfg, scope = load_model_cfg(spec, 'model')
+    torch.manual_seed(seed)
+    with DefaultScope.overwrite_default_scope(scope or 'mmdet'):
+        model = MODELS.build(cfg)
+    if hasattr(model, 'init_weights'):
+        model.init_weights()
+    torch.save({'state_dict': model.state_dict()}, path)
+    return model.state_dict()
+
+
+def use_data(cfg: Config, data_cfg_path: str, data_root: str) -> None:
+    """Replace the dataloaders and evaluators of ``cfg`` with those of a data config."""
+    data = Config.fromfile(data_cfg_path)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'val_evaluator', 'test_evaluator'):
+        cfg[key] = data[key]
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = data_root
+
+
+def short_run(cfg: Config, epochs: int = 1) -> None:
+    """A few iterations, a checkpoint per epoch, a log line per iteration."""
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs, val_interval=epochs)
+    cfg.param_scheduler = []
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.randomness = dict(seed=0)
+    cfg.pop('load_from', None)
