@@ -35,13 +35,14 @@ def weights(path):
 
 
 def save_model_weights(spec, path, seed=0):
-    """Build the model a distiller entry describes and save its (random) weights."""
+    """Build the model a distiller entry describes and save its (random) weights.
+
+    ``init_weights`` is not called: pretrained inits cannot be downloaded here.
+    """
     cfg, scope = load_model_cfg(spec, 'model')
     torch.manual_seed(seed)
     with DefaultScope.overwrite_default_scope(scope or 'mmdet'):
         model = MODELS.build(cfg)
-    if hasattr(model, 'init_weights'):
-        model.init_weights()
     torch.save({'state_dict': model.state_dict()}, path)
     return model.state_dict()
 
@@ -54,6 +55,8 @@ def use_data(cfg: Config, data_cfg_path: str, data_root: str) -> None:
         cfg[key] = data[key]
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = data_root
+    if 'data_preprocessor' in data:
+        cfg.data_preprocessor = data.data_preprocessor
 
 
 def short_run(cfg: Config, epochs: int = 1) -> None:

@@ -181,7 +181,7 @@ def test_ofd_masking_rule():
 
 def test_ofd_multi_level_and_errors():
     teacher = _Teacher([0.5, 0.5], [3.0, 3.0])  # Phi(-6) < 0.001: margin -1.5
-    loss = MODELS.build(dict(type='OFDLoss', teacher_bn=['bn', 'bn2']))
+    loss = MODELS.build(dict(type='mmkd.OFDLoss', teacher_bn=['bn', 'bn2']))
     assert OFDLoss.per_level is True
     loss.bind_teacher(teacher)
     t = torch.full((1, 2, 1, 1), -5.0)
@@ -296,5 +296,5 @@ def test_dkd_decomposes_kd_and_is_stable():
 
 def test_all_losses_registered():
     for name in ['KDLoss', 'FitNetLoss', 'ATLoss', 'ChannelWiseDivergence', 'PKDLoss', 'DKDLoss']:
-        loss = MODELS.build(dict(type=name, loss_weight=0.5))
+        loss = MODELS.build(dict(type=f'mmkd.{name}', loss_weight=0.5))
         assert isinstance(loss, DistillLoss) and loss.loss_weight == 0.5

@@ -40,6 +40,18 @@ def _batch_field(name: str, data_samples) -> Tensor:
     raise KeyError(f'unknown batch field {name!r}; known: gt_label, gt_sem_seg')
 
 
+def _tap_list(entries: dict, role: str) -> List[str]:
+    taps = []
+    for entry in entries.values():
+        taps += [entry[role]] if isinstance(entry[role], str) else list(entry[role])
+    return taps
+
+
+def _read(taps: Taps, spec: Union[str, Sequence[str]]):
+    """A tap's record, or a tuple of records (one per level) for a list of taps."""
+    return taps.get(spec) if isinstance(spec, str) else tuple(taps.get(t) for t in spec)
+
+
 class _Connector(nn.Module):
     """One connector, or a chain of them, for one level."""
 
@@ -94,9 +106,11 @@ class Distiller(BaseModel):
         teacher_ckpt: the teacher's weights. Required: a randomly initialised teacher
             never trains a student silently.
         losses: ``{name: dict(type=LOSS, student=TAP, teacher=TAP, connector=..., **loss_args)}``.
-            A tap that yields a tuple (FPN levels, stages) applies the loss per level and sums
-            the levels, weighted by ``level_weights`` (a list, or ``'geometric'`` for
-            ``1 / 2 ** (L - 1 - i)``). Each entry is logged as ``distill.loss_<name>``.
+            A tap that yields a tuple (FPN levels, stages), or a list of taps, applies the loss
+            per level and sums the levels, weighted by ``level_weights`` (a list, or
+            ``'geometric'`` for ``1 / 2 ** (L - 1 - i)``). ``connector`` is a connector dict,
+            a list of them (applied in order), or the name of an earlier entry whose
+            connectors to share. Each entry is logged as ``distill.loss_<name>``.
         student_ckpt: optional weights to initialise the student with (after its init_cfg).
         teacher_mode: the teacher's forward mode; ``'tensor'`` avoids the teacher's loss path.
         teacher_data_preprocessor: the teacher's own preprocessor, if it differs.
@@ -137,23 +151,33 @@ class Distiller(BaseModel):
         self.entries = {}
         self.distill_losses = nn.ModuleDict()
         self.connectors = nn.ModuleDict()
+        self.shared_connectors = {}
         for name, spec in losses.items():
             spec = copy.deepcopy(dict(spec))
             for key in ('student', 'teacher'):
-                if not isinstance(spec.get(key), str):
-                    raise KeyError(f'loss {name!r} needs a `{key}` tap (a module path string)')
+                tap = spec.get(key)
+                if not (isinstance(tap, str) or (isinstance(tap, (list, tuple)) and tap and
+                                                 all(isinstance(t, str) for t in tap))):
+                    raise KeyError(f'loss {name!r} needs a `{key}` tap: a module path string, '
+                                   f'or a list of them (one per level)')
             loss_cfg = {k: v for k, v in spec.items() if k not in ENTRY_KEYS}
             self.distill_losses[name] = _build_mmkd(loss_cfg)
-            connectors = _build_connectors(spec.get('connector'), name)
-            if connectors is not None:
-                self.connectors[name] = connectors
+            connector = spec.get('connector')
+            if isinstance(connector, str):  # share another entry's connectors
+                if connector not in self.connectors:
+                    raise KeyError(f'loss {name!r} shares the connectors of {connector!r}, '
+                                   f'which is not an earlier entry with a connector')
+                self.shared_connectors[name] = connector
+            else:
+                connectors = _build_connectors(connector, name)
+                if connectors is not None:
+                    self.connectors[name] = connectors
             self.entries[name] = dict(student=spec['student'], teacher=spec['teacher'],
                                       level_weights=spec.get('level_weights'))
             self.distill_losses[name].bind_teacher(self.teacher)
-        self.student_taps = Taps(self.student, [e['student'] for e in self.entries.values()],
-                                 'student')
-        self.teacher_taps = Taps(self.teacher, [e['teacher'] for e in self.entries.values()],
-                                 'teacher', stop_when_done=True)
+        self.student_taps = Taps(self.student, _tap_list(self.entries, 'student'), 'student')
+        self.teacher_taps = Taps(self.teacher, _tap_list(self.entries, 'teacher'), 'teacher',
+                                 stop_when_done=True)
         # Multipliers set by the weight-schedule hook; distillation on/off by the stop hook.
         self.loss_scales = {name: 1.0 for name in self.entries}
         self.distill_enabled = True
@@ -192,7 +216,8 @@ class Distiller(BaseModel):
         if not self.distill_enabled:
             losses = self._student_loss(inputs, data_samples)
             # Keep connectors in the graph so distributed gradient sync stays consistent.
-            zero = sum(p.sum() for p in self.connectors.parameters()) * 0.0
+            zero = sum((p.sum() for p in self.connectors.parameters()),
+                       inputs.new_zeros(())) * 0.0
             for name in self.entries:
                 losses[self._key(name)] = zero
             return losses
@@ -203,8 +228,8 @@ class Distiller(BaseModel):
             loss = self.distill_losses[name]
             extra = {field: _batch_field(field, data_samples).to(inputs.device)
                      for field in loss.needs}
-            value = self._distill_term(name, entry, self.student_taps.get(entry['student']),
-                                       self.teacher_taps.get(entry['teacher']), extra)
+            value = self._distill_term(name, entry, _read(self.student_taps, entry['student']),
+                                       _read(self.teacher_taps, entry['teacher']), extra)
             losses[self._key(name)] = value * self.loss_scales[name]
         self.student_taps.records = {}
         self.teacher_taps.records = {}
@@ -235,14 +260,18 @@ class Distiller(BaseModel):
                              f'gives {len(t_levels)}')
         weights = self._level_weights(name, entry['level_weights'], len(s_levels))
         loss = self.distill_losses[name]
-        connectors = self.connectors[name] if name in self.connectors else None
+        owner = self.shared_connectors.get(name, name)
+        connectors = self.connectors[owner] if owner in self.connectors else None
         if connectors is not None and len(connectors) not in (1, len(s_levels)):
             raise ValueError(f'loss {name!r}: {len(connectors)} connectors for '
                              f'{len(s_levels)} levels')
+        connected = [s if connectors is None else self._connect(
+            name, entry, connectors[i if len(connectors) > 1 else 0], s, t, i)
+            for i, (s, t) in enumerate(zip(s_levels, t_levels))]
+        if loss.multi_level:
+            return loss(connected, t_levels, student_raw=s_levels, **extra)
         total = 0.0
-        for i, (s, t) in enumerate(zip(s_levels, t_levels)):
-            if connectors is not None:
-                s = self._connect(name, entry, connectors[i if len(connectors) > 1 else 0], s, t, i)
+        for i, (s, t) in enumerate(zip(connected, t_levels)):
             if loss.same_shape and s.shape != t.shape:
                 raise ValueError(
                     f'loss {name!r}, level {i}: student tap {entry["student"]!r} gives shape '

@@ -15,8 +15,8 @@ def load_model_cfg(spec: Union[str, dict], role: str,
       - ``dict(cfg_path=PATH, **overrides)``: that config's ``model`` with ``overrides``
         merged in the usual MMEngine way (``_delete_=True`` replaces a sub-dict).
 
-    ``data_preprocessor`` (the running config's top-level one, as mmpretrain configs
-    have) replaces the model's unless ``spec`` sets one explicitly.
+    ``data_preprocessor`` (the running config's top-level one, which the Runner passes,
+    as mmpretrain and mmseg configs have) is merged into the model's unless ``spec`` sets one.
     """
     overrides = {}
     if isinstance(spec, str):
@@ -53,5 +53,6 @@ def load_model_cfg(spec: Union[str, dict], role: str,
 def _with_preprocessor(model: ConfigDict, spec, data_preprocessor) -> ConfigDict:
     if data_preprocessor is not None and not (
             isinstance(spec, dict) and 'data_preprocessor' in spec):
-        model.data_preprocessor = ConfigDict(data_preprocessor)
+        base = ConfigDict(model.get('data_preprocessor', None) or {})
+        model.data_preprocessor = Config._merge_a_into_b(ConfigDict(data_preprocessor), base)
     return model

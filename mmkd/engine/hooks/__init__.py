@@ -1,7 +1,8 @@
+from .lipschitz_monitor_hook import LipschitzMonitorHook
 from .loss_weight_hook import DistillLossWeightHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .stop_distill_hook import StopDistillHook
 from .student_checkpoint_hook import StudentCheckpointHook
 
-__all__ = ['DistillLossWeightHook', 'SafeCheckpointHook', 'StopDistillHook',
+__all__ = ['DistillLossWeightHook', 'LipschitzMonitorHook', 'SafeCheckpointHook', 'StopDistillHook',
            'StudentCheckpointHook']

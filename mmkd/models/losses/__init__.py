@@ -5,10 +5,11 @@ from .cwd import ChannelWiseDivergence
 from .dkd import DKDLoss
 from .fitnet import FitNetLoss
 from .kd import KDLoss
+from .lipschitz import LipschitzLoss
 from .ofd import OFDLoss
 from .pkd import PKDLoss
 
 __all__ = [
     'DistillLoss', 'KDLoss', 'FitNetLoss', 'ATLoss', 'OFDLoss', 'ChannelWiseDivergence',
-    'PKDLoss', 'DKDLoss'
+    'PKDLoss', 'DKDLoss', 'LipschitzLoss'
 ]

@@ -17,10 +17,13 @@ class DistillLoss(nn.Module):
             the teacher tensor have the same shape, and names both layers if not.
         needs: names of batch fields passed to :meth:`compute` as keyword
             arguments, e.g. ``('gt_label',)``.
+        multi_level: :meth:`compute` receives every level at once (lists of tensors,
+            connected student levels first, and ``student_raw``, the unconnected ones).
     """
 
     same_shape: bool = True
     needs: Tuple[str, ...] = ()
+    multi_level: bool = False
 
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__()
@@ -33,7 +36,19 @@ class DistillLoss(nn.Module):
         raise NotImplementedError
 
     def forward(self, student: Tensor, teacher: Tensor, **extra) -> Tensor:
-        device_type = student.device.type if student.device.type in ('cuda', 'cpu') else 'cpu'
+        first = student[0] if isinstance(student, (list, tuple)) else student
+        device_type = first.device.type if first.device.type in ('cuda', 'cpu') else 'cpu'
         with torch.autocast(device_type=device_type, enabled=False):
-            loss = self.compute(student.float(), teacher.detach().float(), **extra)
+            loss = self.compute(_fp32(student), _fp32(teacher, detach=True),
+                                **{k: _fp32(v) for k, v in extra.items()})
         return loss * self.loss_weight
+
+
+def _fp32(value, detach: bool = False):
+    """Floating tensors (or lists of them) in fp32; anything else unchanged."""
+    if isinstance(value, (list, tuple)):
+        return [_fp32(v, detach) for v in value]
+    if isinstance(value, Tensor) and value.is_floating_point():
+        value = value.detach() if detach else value
+        return value.float()
+    return value

@@ -1,0 +1,111 @@
+"""LONDON: Lipschitz continuity guided knowledge distillation (Shang et al., ICCV 2021)."""
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmkd.registry import MODELS
+from .base import DistillLoss
+
+
+def transmitting_matrix(f1: Tensor, f2: Tensor) -> Tensor:
+    """The FSP/transmitting matrix between consecutive stages, ``(B, C1, C2)``.
+
+    ``f1`` is average-pooled to ``f2``'s spatial size if it is larger.
+    """
+    if f1.shape[-2:] != f2.shape[-2:]:
+        f1 = F.adaptive_avg_pool2d(f1, f2.shape[-2:])
+    hw = f2.shape[-2] * f2.shape[-1]
+    return torch.bmm(f1.flatten(2), f2.flatten(2).transpose(1, 2)) / hw
+
+
+def spectral_norm(tm: Tensor, iters: int = 10, init: str = 'rand',
+                  mode: str = 'paper') -> Tensor:
+    """Largest singular value of each ``tm[b]`` by power iteration on ``K = tm tm^T``.
+
+    ``mode='paper'`` back-propagates through every iteration (the reference code);
+    ``mode='fast'`` iterates without gradient, then takes one differentiable step,
+    ``sigma = ||tm^T v||`` with the converged unit vector ``v``. Batched over samples.
+    """
+    k = torch.bmm(tm, tm.transpose(1, 2))
+    shape = (tm.shape[0], tm.shape[1], 1)
+    v = torch.rand(shape, dtype=tm.dtype, device=tm.device) if init == 'rand' else \
+        torch.ones(shape, dtype=tm.dtype, device=tm.device)
+    if mode == 'fast':
+        with torch.no_grad():
+            for _ in range(iters):
+                v = F.normalize(torch.bmm(k, v), dim=1, eps=1e-12)
+        return torch.bmm(tm.transpose(1, 2), v).flatten(1).norm(dim=1)
+    norm = None
+    for _ in range(iters):
+        m = torch.bmm(k, v)
+        norm = m.flatten(1).norm(dim=1).clamp_min(1e-12)
+        v = m / norm.view(-1, 1, 1)
+    return norm.sqrt()
+
+
+@MODELS.register_module()
+class LipschitzLoss(DistillLoss):
+    """LONDON's Lipschitz term: match the spectral norms of the student's and teacher's
+    transmitting matrices between consecutive stages.
+
+    ``L = scale * sum_i w_i * MSE(sigma(TM_i^S), sigma(TM_i^T))`` with
+    ``w_i = 1 / 2 ** (L - 1 - i)`` for ``L`` stages, so the last pair weighs 1/2, as in the
+    reference code (``pair_weights='geometric'``).
+
+    Args:
+        iters: power iterations (reference: 10 from ``rand`` on CIFAR, 5 from ``ones``
+            on ImageNet).
+        init: ``'rand'`` or ``'ones'``, the start vector.
+        mode: ``'paper'`` (gradient through every iteration) or ``'fast'``.
+        pairs: which student features form pair ``i``: ``'reference'`` (connected stage i,
+            unconnected stage i+1, as the reference code does), ``'connected'`` or ``'raw'``.
+        pair_weights: ``'geometric'`` or a list, one weight per pair.
+        scale: the reference code divides the term by 200; ``loss_weight`` is its alpha.
+    """
+
+    same_shape = False
+    multi_level = True
+
+    def __init__(self, iters: int = 10, init: str = 'rand', mode: str = 'paper',
+                 pairs: str = 'reference',
+                 pair_weights: Union[str, Sequence[float]] = 'geometric',
+                 scale: float = 1 / 200, loss_weight: float = 0.8) -> None:
+        super().__init__(loss_weight)
+        for arg, value, allowed in (('init', init, ('rand', 'ones')),
+                                    ('mode', mode, ('paper', 'fast')),
+                                    ('pairs', pairs, ('reference', 'connected', 'raw'))):
+            if value not in allowed:
+                raise ValueError(f'LipschitzLoss: {arg} must be one of {allowed}, got {value!r}')
+        self.iters, self.init, self.mode, self.pairs = iters, init, mode, pairs
+        self.pair_weights, self.scale = pair_weights, scale
+        self.last_sigmas: Optional[dict] = None  # per-pair batch means, for the monitor hook
+
+    def sigmas(self, feats: Sequence[Tensor], nexts: Optional[Sequence[Tensor]] = None
+               ) -> List[Tensor]:
+        """sigma of each consecutive pair ``(feats[i], nexts[i + 1])``, shape (B,) each."""
+        nexts = feats if nexts is None else nexts
+        return [spectral_norm(transmitting_matrix(feats[i], nexts[i + 1]), self.iters,
+                              self.init, self.mode) for i in range(len(feats) - 1)]
+
+    def compute(self, student: List[Tensor], teacher: List[Tensor],
+                student_raw: Optional[List[Tensor]] = None, **extra) -> Tensor:
+        if len(student) < 2 or len(student) != len(teacher):
+            raise ValueError(f'LipschitzLoss needs the same number (>= 2) of student and '
+                             f'teacher stages; got {len(student)} and {len(teacher)}')
+        raw = student if student_raw is None else student_raw
+        first, nxt = {'reference': (student, raw), 'connected': (student, student),
+                      'raw': (raw, raw)}[self.pairs]
+        s_sig = self.sigmas(first, nxt)
+        with torch.no_grad():
+            t_sig = self.sigmas(teacher)
+        n = len(student)
+        weights = ([1.0 / 2 ** (n - 1 - i) for i in range(n - 1)]
+                   if self.pair_weights == 'geometric' else list(self.pair_weights))
+        if len(weights) != n - 1:
+            raise ValueError(f'LipschitzLoss: {len(weights)} pair_weights for {n - 1} pairs')
+        self.last_sigmas = dict(student=[s.detach().mean() for s in s_sig],
+                                teacher=[t.mean() for t in t_sig])
+        loss = sum(w * F.mse_loss(s, t) for w, s, t in zip(weights, s_sig, t_sig))
+        return loss * self.scale

@@ -1,0 +1,141 @@
+"""The Distiller on tiny mmpretrain classifiers: wiring, freezing, errors."""
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+from mmpretrain.structures import DataSample
+
+from mmkd.registry import MODELS
+
+
+def classifier(width=8, classes=10):
+    return dict(
+        type='mmpretrain.ImageClassifier',
+        backbone=dict(type='mmpretrain.ResNet_CIFAR', depth=18, in_channels=1,
+                      base_channels=width, out_indices=(3, )),
+        neck=dict(type='mmpretrain.GlobalAveragePooling'),
+        head=dict(type='mmpretrain.LinearClsHead', num_classes=classes, in_channels=width * 8),
+        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', num_classes=classes))
+
+
+@pytest.fixture
+def teacher_ckpt(tmp_path):
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(classifier(16))
+    path = tmp_path / 'teacher.pth'
+    torch.save({'state_dict': model.state_dict()}, path)
+    return str(path)
+
+
+def build(teacher_ckpt, losses, student=None, teacher=None):
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(dict(type='mmkd.Distiller', student=student or classifier(8),
+                                 teacher=teacher or classifier(16), teacher_ckpt=teacher_ckpt,
+                                 losses=losses))
+
+
+def batch(n=4):
+    inputs = torch.randn(n, 1, 16, 16)
+    samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
+    return inputs, samples
+
+
+KD = dict(kd=dict(type='KDLoss', student='head.fc', teacher='head.fc'))
+
+
+def test_loss_adds_named_terms_and_only_student_and_connectors_get_gradients(teacher_ckpt):
+    losses = dict(KD, fitnet=dict(
+        type='FitNetLoss', student='backbone.layer3', teacher='backbone.layer3',
+        connector=dict(type='ConvBNConnector', in_channels=32, out_channels=64)))
+    model = build(teacher_ckpt, losses)
+    model.train()
+    assert not model.teacher.training and model.student.training
+    out = model(*batch(), mode='loss')
+    assert {'loss_student', 'distill.loss_kd', 'distill.loss_fitnet'} <= set(out)
+    sum(out.values()).backward()
+    assert all(p.grad is None for p in model.teacher.parameters())
+    assert model.connectors['fitnet'][0].chain[0].conv.weight.grad is not None
+    assert model.student.backbone.conv1.weight.grad is not None
+
+
+def test_teacher_stops_at_its_deepest_tap(teacher_ckpt):
+    model = build(teacher_ckpt, dict(fit=dict(type='FitNetLoss', student='backbone.layer1',
+                                              teacher='backbone.layer1', connector=dict(
+                                                  type='ConvBNConnector', in_channels=8,
+                                                  out_channels=16))))
+    ran = []
+    model.teacher.backbone.layer2.register_forward_hook(lambda *a: ran.append(1))
+    model(*batch(), mode='loss')
+    assert ran == []
+
+
+def test_predict_runs_the_student_alone(teacher_ckpt):
+    model = build(teacher_ckpt, KD).eval()
+    ran = []
+    model.teacher.register_forward_hook(lambda *a: ran.append(1))
+    inputs, samples = batch()
+    preds = model(inputs, samples, mode='predict')
+    assert len(preds) == 4 and ran == []
+    expected = model.student(inputs, samples, mode='predict')
+    assert torch.equal(preds[0].pred_score, expected[0].pred_score)
+
+
+def test_missing_and_mismatched_teacher_checkpoints(tmp_path, teacher_ckpt):
+    with pytest.raises(FileNotFoundError, match='nothere.pth'):
+        build(str(tmp_path / 'nothere.pth'), KD)
+    with pytest.raises(ValueError, match='does not fit the teacher model.*shape mismatches'):
+        build(teacher_ckpt, KD, teacher=classifier(32))
+    state = torch.load(teacher_ckpt, weights_only=True)['state_dict']
+    torch.save({'module.' + k: v for k, v in state.items()}, tmp_path / 'prefixed.pth')
+    with pytest.raises(ValueError, match=r"missing keys \(first: \['backbone.*unexpected keys "
+                                         r"\(first: \['module.backbone.*another key prefix"):
+        build(str(tmp_path / 'prefixed.pth'), KD)
+    with pytest.raises(ValueError, match='needs `teacher_ckpt`'):
+        build('', KD)
+
+
+def test_wiring_errors_name_the_culprit(teacher_ckpt):
+    with pytest.raises(KeyError, match="student has no module 'head.fcc'.*head.fc"):
+        build(teacher_ckpt, dict(kd=dict(type='KDLoss', student='head.fcc', teacher='head.fc')))
+    model = build(teacher_ckpt, dict(fit=dict(type='FitNetLoss', student='backbone.layer3',
+                                              teacher='backbone.layer3')))
+    with pytest.raises(ValueError, match=r"student tap 'backbone.layer3' gives shape "
+                                         r"\(4, 32, 4, 4\) but teacher tap 'backbone.layer3' "
+                                         r"gives \(4, 64, 4, 4\)"):
+        model(*batch(), mode='loss')
+    model = build(teacher_ckpt, dict(fit=dict(
+        type='FitNetLoss', student='backbone.layer3', teacher='backbone.layer3',
+        connector=dict(type='ConvBNConnector', in_channels=48, out_channels=64))))
+    with pytest.raises(ValueError, match="connector does not fit student tap 'backbone.layer3' "
+                                         r"of shape \(4, 32, 4, 4\)"):
+        model(*batch(), mode='loss')
+
+
+def test_class_count_mismatch_for_logit_loss(tmp_path):
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        teacher = MODELS.build(classifier(16, classes=7))
+    torch.save({'state_dict': teacher.state_dict()}, tmp_path / 't7.pth')
+    model = build(str(tmp_path / 't7.pth'), KD, teacher=classifier(16, classes=7))
+    with pytest.raises(ValueError, match=r"\(4, 10\).*\(4, 7\)"):
+        model(*batch(), mode='loss')
+
+
+def test_non_finite_term_stops_before_the_update(teacher_ckpt):
+    from mmengine.optim import OptimWrapper
+    model = build(teacher_ckpt, dict(kd=dict(type='KDLoss', student='head.fc', teacher='head.fc',
+                                             loss_weight=float('inf'))))
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    before = model.student.head.fc.weight.clone()
+    inputs, samples = batch()
+    data = dict(inputs=list((inputs * 50 + 100).clamp(0, 255)), data_samples=samples)
+    with pytest.raises(FloatingPointError, match='non-finite distillation loss distill.loss_kd'):
+        model.train_step(data, wrapper)
+    assert torch.equal(model.student.head.fc.weight, before)
+
+
+def test_stopped_distillation_skips_the_teacher(teacher_ckpt):
+    model = build(teacher_ckpt, KD)
+    model.distill_enabled = False
+    ran = []
+    model.teacher.register_forward_hook(lambda *a: ran.append(1))
+    out = model(*batch(), mode='loss')
+    assert ran == [] and out['distill.loss_kd'].item() == 0.0

@@ -1,0 +1,69 @@
+"""Taps read module outputs, inputs and pre-ReLU sums; the teacher stops early."""
+import pytest
+import torch
+from torch import nn
+
+from mmkd.models.taps import TeacherDone, Taps
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 2, 1)
+        self.conv2 = nn.Conv2d(2, 2, 1)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):  # like a ResNet BasicBlock: relu used inside and after the sum
+        return self.relu(self.conv2(self.relu(self.conv1(x))) + x)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer1 = nn.Sequential(Block(), Block())
+        self.head = nn.Linear(2, 3)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.head(self.layer1(x).mean((2, 3)))
+
+
+def test_output_input_and_pre_relu_taps_hold_the_right_tensors():
+    net = Net()
+    taps = Taps(net, ['layer1', 'head:input', 'layer1:pre_relu'], 'student')
+    taps.reset()
+    x = torch.randn(2, 2, 4, 4)
+    logits = net(x)
+    block = net.layer1[1]
+    inner = net.layer1[0](x)
+    expected_pre = block.conv2(torch.relu(block.conv1(inner))) + inner
+    assert torch.allclose(taps.get('layer1:pre_relu'), expected_pre)
+    assert (taps.get('layer1:pre_relu') < 0).any()  # kept before the in-place ReLU
+    assert torch.allclose(taps.get('layer1'), torch.relu(expected_pre))
+    assert torch.allclose(net.head(taps.get('head:input')), logits)
+
+
+def test_wrong_path_lists_close_names():
+    with pytest.raises(KeyError, match=r"no module 'layer1.2'.*layer1.0|layer1.1"):
+        Taps(Net(), ['layer1.2'], 'teacher')
+    with pytest.raises(KeyError, match="'heda'.*head"):
+        Taps(Net(), ['heda'], 'teacher')
+
+
+def test_teacher_stops_after_its_deepest_tap():
+    net = Net()
+    ran = []
+    net.head.register_forward_hook(lambda *a: ran.append('head'))
+    taps = Taps(net, ['layer1'], 'teacher', stop_when_done=True)
+    taps.reset()
+    with pytest.raises(TeacherDone):
+        net(torch.randn(1, 2, 4, 4))
+    assert ran == [] and taps.get('layer1').shape == (1, 2, 4, 4)
+
+
+def test_missing_record_is_an_error():
+    taps = Taps(Net(), ['head'], 'student')
+    taps.reset()
+    with pytest.raises(RuntimeError, match="student tap 'head' was never recorded"):
+        taps.get('head')
