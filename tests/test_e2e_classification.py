@@ -88,3 +88,21 @@ def test_two_process_gloo_run_matches_one_process(tmp_path, fashion_mnist):
     for r1, r2 in zip(rows1, rows2):
         for key in ('loss', 'distill.loss_kd', 'loss_student'):
             assert r2[key] == pytest.approx(r1[key], rel=2e-3, abs=1e-4), (key, r1, r2)
+
+
+def test_resume_continues_to_the_same_weights(tmp_path, fashion_mnist):
+    """Checkpoints load under torch >= 2.6 (weights_only) and resume restores everything."""
+    cfg = kd_config(tmp_path, fashion_mnist, num_train=32)
+    full, part = tmp_path / 'full', tmp_path / 'part'
+    run_tool(['tools/train.py', cfg, '--work-dir', str(full),
+              '--cfg-options', 'train_cfg.max_epochs=2'])
+    run_tool(['tools/train.py', cfg, '--work-dir', str(part),
+              '--cfg-options', 'train_cfg.max_epochs=1'])
+    out = run_tool(['tools/train.py', cfg, '--work-dir', str(part), '--resume',
+                    '--cfg-options', 'train_cfg.max_epochs=2'])
+    assert 'resumed epoch: 1, iter: 4' in out.stdout + out.stderr
+    a, b = weights(full / 'epoch_2.pth'), weights(part / 'epoch_2.pth')
+    assert set(a) == set(b)
+    for key in a:
+        assert torch.allclose(a[key].float(), b[key].float(), rtol=1e-5, atol=1e-7), key
+    assert [r['iter'] for r in scalars(str(part))] == [5, 6, 7, 8]

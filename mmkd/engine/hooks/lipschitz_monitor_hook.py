@@ -14,7 +14,7 @@ class LipschitzMonitorHook(Hook):
     ``tools/analysis/plot_lipschitz.py``.
     """
 
-    priority = 'BELOW_NORMAL'  # before the logger hook
+    priority = 'NORMAL'  # before the logger hook (BELOW_NORMAL)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model

@@ -1,0 +1,7 @@
+# WRN-16-2 for CIFAR-100 (mmpretrain ImageClassifier with an mmkd backbone).
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='mmkd.WideResNet', depth=16, widen_factor=2),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=100, in_channels=128,
+              loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
