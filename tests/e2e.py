@@ -60,10 +60,11 @@ def use_data(cfg: Config, data_cfg_path: str, data_root: str) -> None:
 
 
 def short_run(cfg: Config, epochs: int = 1) -> None:
-    """A few iterations, a checkpoint per epoch, a log line per iteration."""
+    """A few iterations, a checkpoint per epoch, a log line per iteration (not smoothed)."""
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs, val_interval=epochs)
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.randomness = dict(seed=0)
+    cfg.log_processor = dict(cfg.get('log_processor', None) or {}, window_size=1)
     cfg.pop('load_from', None)

@@ -139,3 +139,68 @@ def test_stopped_distillation_skips_the_teacher(teacher_ckpt):
     model.teacher.register_forward_hook(lambda *a: ran.append(1))
     out = model(*batch(), mode='loss')
     assert ran == [] and out['distill.loss_kd'].item() == 0.0
+
+
+def test_teacher_gets_its_own_preprocessed_inputs(teacher_ckpt):
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(dict(
+            type='mmkd.Distiller', student=classifier(8), teacher=classifier(16),
+            teacher_ckpt=teacher_ckpt, losses=KD,
+            teacher_data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
+                                           mean=[10.0], std=[2.0])))
+    seen = {}
+    model.teacher.backbone.conv1.register_forward_pre_hook(
+        lambda m, a: seen.setdefault('teacher', a[0]))
+    model.student.backbone.conv1.register_forward_pre_hook(
+        lambda m, a: seen.setdefault('student', a[0]))
+    raw, samples = batch()
+    raw = (raw * 20 + 100).round()
+    data = model.data_preprocessor(dict(inputs=list(raw), data_samples=samples), True)
+    model(**data, mode='loss')
+    assert torch.allclose(seen['teacher'], (raw - 10) / 2)
+    assert torch.allclose(seen['student'], raw)
+
+
+def test_virtual_samples_feed_both_models_the_same_mixed_inputs(teacher_ckpt):
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(dict(
+            type='mmkd.Distiller', student=classifier(8), teacher=classifier(16),
+            teacher_ckpt=teacher_ckpt, losses=KD,
+            virtual_samples=dict(mode='patch', alpha=0.4, prob=1.0, grid=2)))
+    seen = {}
+    model.teacher.backbone.conv1.register_forward_pre_hook(lambda m, a: seen.update(t=a[0]))
+    model.student.backbone.conv1.register_forward_pre_hook(lambda m, a: seen.update(s=a[0]))
+    head_ran = []
+    model.student.head.loss_module.register_forward_hook(lambda *a: head_ran.append(1))
+    inputs, samples = batch()
+    torch.manual_seed(0)
+    out = model(inputs, samples, mode='loss')
+    assert torch.equal(seen['s'], seen['t']) and not torch.equal(seen['s'], inputs)
+    assert head_ran == [] and out['loss_student'].item() == 0.0  # no labels on a mixed step
+    # Each patch mixes the same pair of samples with its own weight: the 2x2 grid of 8x8
+    # patches of a 16x16 input reproduces from the recorded permutation and weights.
+    torch.manual_seed(0)
+    torch.rand(())  # the draw that decided to use the mixed batch
+    perm, lam = model.mixer.draw(4)
+    expected = model.mixer.mix(inputs, perm, lam)
+    assert torch.allclose(seen['s'], expected)
+    assert len(set(lam.flatten().tolist())) == 4
+
+
+def test_virtual_samples_refuse_losses_that_read_labels(teacher_ckpt):
+    with pytest.raises(ValueError, match=r"never labels.*\['dkd'\]"):
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            MODELS.build(dict(
+                type='mmkd.Distiller', student=classifier(8), teacher=classifier(16),
+                teacher_ckpt=teacher_ckpt, virtual_samples=dict(prob=0.5),
+                losses=dict(dkd=dict(type='DKDLoss', student='head.fc', teacher='head.fc'))))
+
+
+def test_student_init_checkpoint_that_does_not_fit_is_an_error(tmp_path, teacher_ckpt):
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(dict(type='mmkd.Distiller', student=classifier(8),
+                                  teacher=classifier(16), teacher_ckpt=teacher_ckpt,
+                                  student_ckpt=teacher_ckpt, losses=KD))
+    with pytest.raises(ValueError, match=r'student checkpoint .*teacher.pth does not fit the '
+                                         r'student model: 0 missing keys.*shape mismatches'):
+        model.init_weights()

@@ -1,5 +1,7 @@
 """Classification KD (ResNet-50 -> ResNet-18) on real Fashion-MNIST, 1 and 2 processes."""
 import os.path as osp
+import socket
+import sys
 
 import pytest
 import torch
@@ -8,6 +10,12 @@ from mmengine.config import Config
 from conftest import FASHION_ROOT, REPO, run_tool
 from e2e import (assert_distill_terms_logged, save_model_weights, scalars, short_run, use_data,
                  weights)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope='module')
@@ -82,7 +90,7 @@ def test_two_process_gloo_run_matches_one_process(tmp_path, fashion_mnist):
     two = kd_config(tmp_path / 'two', fashion_mnist, batch_size=4, norm='GN')
     run_tool(['tools/train.py', one, '--work-dir', str(tmp_path / 'w1')])
     run_tool(['bash', 'tools/dist_train.sh', two, '2', '--work-dir', str(tmp_path / 'w2')],
-             env={'PYTHON': __import__('sys').executable, 'PORT': '29731'})
+             env={'PYTHON': sys.executable, 'PORT': str(free_port())})
     rows1, rows2 = scalars(str(tmp_path / 'w1')), scalars(str(tmp_path / 'w2'))
     assert len(rows1) == len(rows2) == 8
     for r1, r2 in zip(rows1, rows2):
@@ -106,3 +114,14 @@ def test_resume_continues_to_the_same_weights(tmp_path, fashion_mnist):
     for key in a:
         assert torch.allclose(a[key].float(), b[key].float(), rtol=1e-5, atol=1e-7), key
     assert [r['iter'] for r in scalars(str(part))] == [5, 6, 7, 8]
+
+
+def test_stop_distill_hook_turns_distillation_off(tmp_path, fashion_mnist):
+    cfg = Config.fromfile(kd_config(tmp_path, fashion_mnist, num_train=32))
+    cfg.custom_hooks = [dict(type='mmkd.StopDistillHook', stop_iter=2)]
+    cfg.dump(str(tmp_path / 'stop.py'))
+    work = tmp_path / 'work'
+    run_tool(['tools/train.py', str(tmp_path / 'stop.py'), '--work-dir', str(work)])
+    rows = scalars(str(work))
+    assert [r['distill.loss_kd'] > 0 for r in rows] == [True, True, False, False]
+    assert all(r['loss'] == pytest.approx(r['loss_student'], abs=1e-4) for r in rows[2:])

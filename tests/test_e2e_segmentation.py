@@ -17,7 +17,7 @@ def test_cwd_segmentation_distillation(tmp_path, fashion_voc):
              osp.join(fashion_voc, 'VOC2007'))
     cfg.train_dataloader.batch_size = 2
     short_run(cfg)
-    cfg.log_processor = dict(by_epoch=True)
+    cfg.log_processor.by_epoch = True
     student = dict(cfg.model.student, pretrained=None)
     for head, value in CLASSES.items():
         student[head] = dict(student[head], **value)

@@ -65,11 +65,20 @@ def classification_options(cfg, root):
         'train_dataloader': dict(batch_size=8, num_workers=0, dataset=dict(cls, split='train')),
         'val_dataloader': dict(num_workers=0, dataset=dict(cls, split='test')),
         'test_dataloader': dict(num_workers=0, dataset=dict(cls, split='test')),
-        'model': dict(student=dict(_delete_=True, cfg_path=cfg.model.student, **one_channel),
-                      teacher=dict(_delete_=True, cfg_path=cfg.model.teacher, **one_channel)),
+        'model': dict(student=override(cfg.model.student, one_channel),
+                      teacher=override(cfg.model.teacher, one_channel)),
     }
-    return options, dict(cfg_path=cfg.model.teacher, **one_channel,
+    teacher = dict(cfg_path=cfg.model.teacher) if isinstance(cfg.model.teacher, str) \
+        else dict(cfg.model.teacher)
+    return options, dict(teacher, **one_channel,
                          data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor'))
+
+
+def override(spec, changes):
+    """--cfg-options for a student/teacher entry given as a config path or a dict."""
+    if isinstance(spec, str):
+        return dict(_delete_=True, cfg_path=spec, **changes)
+    return changes
 
 
 def segmentation_options(cfg, root):

@@ -4,7 +4,6 @@ Takes mmdet's arguments: python tools/train.py CONFIG [--work-dir DIR] [--resume
 [--amp] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi].
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -13,44 +12,26 @@ try:
 except ImportError:  # running from a source checkout
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import mmkd  # noqa: F401
-from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmkd.engine import prepare_cfg
-from mmkd.utils.checkpoint import TRUST_ENV
+from mmkd.engine.cli import add_common_args, load_cfg
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a distiller (or a plain model)')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument('--amp', action='store_true', help='mixed precision training')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale lr by batch size')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in the work dir')
-    parser.add_argument('--trust-checkpoints', action='store_true',
-                        help=f'load checkpoints that hold Python objects (same as {TRUST_ENV}=1)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_common_args(parser)
+    return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    if args.trust_checkpoints:
-        os.environ[TRUST_ENV] = '1'
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_cfg(args)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

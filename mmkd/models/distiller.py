@@ -14,6 +14,7 @@ from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_weights_strict
 from .model_config import load_model_cfg
 from .taps import TeacherDone, Taps, as_levels
+from .virtual_samples import SegmentMixer
 
 ENTRY_KEYS = ('student', 'teacher', 'connector', 'level_weights')
 
@@ -116,6 +117,9 @@ class Distiller(BaseModel):
         teacher_data_preprocessor: the teacher's own preprocessor, if it differs.
         data_preprocessor: the student's, when its config keeps it outside ``model``
             (as mmpretrain's do; the Runner passes it here).
+        virtual_samples: L2RKD: ``dict(mode='mixup'|'patch', alpha, prob, grid)``. With
+            probability ``prob`` a step distils on mixed inputs only (no labels; both models
+            run only as far as their taps), see :class:`SegmentMixer`.
     """
 
     def __init__(self,
@@ -127,6 +131,7 @@ class Distiller(BaseModel):
                  teacher_mode: str = 'tensor',
                  teacher_data_preprocessor: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 virtual_samples: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not teacher_ckpt:
@@ -181,6 +186,11 @@ class Distiller(BaseModel):
         # Multipliers set by the weight-schedule hook; distillation on/off by the stop hook.
         self.loss_scales = {name: 1.0 for name in self.entries}
         self.distill_enabled = True
+        self.mixer = SegmentMixer(**virtual_samples) if virtual_samples else None
+        labelled = [n for n, loss in self.distill_losses.items() if loss.needs]
+        if self.mixer is not None and labelled:
+            raise ValueError(f'virtual_samples mix inputs but never labels, so losses that read '
+                             f'ground truth cannot use them: {labelled}')
 
     # -- model state ---------------------------------------------------------------
     def train(self, mode: bool = True) -> 'Distiller':
@@ -221,9 +231,33 @@ class Distiller(BaseModel):
             for name in self.entries:
                 losses[self._key(name)] = zero
             return losses
+        if self.mixer is not None and self.mixer.use_mixed():
+            return self._virtual_step(inputs, data_samples, teacher_inputs)
         self.run_teacher(inputs if teacher_inputs is None else teacher_inputs, data_samples)
         self.student_taps.reset()
         losses = self._student_loss(inputs, data_samples)
+        return self._add_distill_terms(losses, inputs, data_samples)
+
+    def _virtual_step(self, inputs: Tensor, data_samples,
+                      teacher_inputs: Optional[Tensor]) -> Dict[str, Tensor]:
+        """Distil on virtual samples: the same mixed inputs for both models, no labels."""
+        mixed, teacher_mixed = self.mixer(inputs, teacher_inputs)
+        self.run_teacher(mixed if teacher_mixed is None else teacher_mixed, data_samples)
+        self.student_taps.reset()
+        self.student_taps.stop_when_done = True
+        try:
+            self.student(mixed, data_samples, mode='tensor')
+        except TeacherDone:
+            pass
+        finally:
+            self.student_taps.stop_when_done = False
+        # Parameters past the taps get a zero gradient, so distributed sync stays consistent.
+        unused = sum((p.sum() for p in self.student.parameters() if p.requires_grad),
+                     inputs.new_zeros(())) * 0.0
+        return self._add_distill_terms({'loss_student': unused}, mixed, data_samples)
+
+    def _add_distill_terms(self, losses: Dict[str, Tensor], inputs: Tensor,
+                           data_samples) -> Dict[str, Tensor]:
         for name, entry in self.entries.items():
             loss = self.distill_losses[name]
             extra = {field: _batch_field(field, data_samples).to(inputs.device)

@@ -4,5 +4,5 @@ from .safe_checkpoint_hook import SafeCheckpointHook
 from .stop_distill_hook import StopDistillHook
 from .student_checkpoint_hook import StudentCheckpointHook
 
-__all__ = ['DistillLossWeightHook', 'LipschitzMonitorHook', 'SafeCheckpointHook', 'StopDistillHook',
-           'StudentCheckpointHook']
+__all__ = ['DistillLossWeightHook', 'LipschitzMonitorHook', 'SafeCheckpointHook',
+           'StopDistillHook', 'StudentCheckpointHook']
