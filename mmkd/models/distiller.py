@@ -225,9 +225,9 @@ class Distiller(BaseModel):
              teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
         if not self.distill_enabled:
             losses = self._student_loss(inputs, data_samples)
-            # Keep connectors in the graph so distributed gradient sync stays consistent.
-            zero = sum((p.sum() for p in self.connectors.parameters()),
-                       inputs.new_zeros(())) * 0.0
+            # Keep connectors and loss parameters in the graph: distributed sync stays consistent.
+            params = [*self.connectors.parameters(), *self.distill_losses.parameters()]
+            zero = sum((p.sum() for p in params if p.requires_grad), inputs.new_zeros(())) * 0.0
             for name in self.entries:
                 losses[self._key(name)] = zero
             return losses

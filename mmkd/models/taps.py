@@ -79,7 +79,8 @@ class Taps:
         for tap in self.taps:
             path, where = parse_tap(tap)
             if where not in WHERE:
-                raise ValueError(f'{owner} tap {tap!r}: unknown position {where!r}; use one of {WHERE}')
+                raise ValueError(
+                    f'{owner} tap {tap!r}: unknown position {where!r}; use one of {WHERE}')
             module = get_module(model, path, owner)
             if where == 'output':
                 self._handles.append(module.register_forward_hook(self._on_output(tap)))

@@ -4,6 +4,8 @@ from .base import DistillLoss
 from .cwd import ChannelWiseDivergence
 from .dkd import DKDLoss
 from .fitnet import FitNetLoss
+from .icd import ICDLoss
+from .iekd import IEKDLoss
 from .kd import KDLoss
 from .lipschitz import LipschitzLoss
 from .ofd import OFDLoss
@@ -11,5 +13,6 @@ from .pkd import PKDLoss
 
 __all__ = [
     'DistillLoss', 'KDLoss', 'FitNetLoss', 'ATLoss', 'OFDLoss', 'ChannelWiseDivergence',
-    'PKDLoss', 'DKDLoss', 'LipschitzLoss'
+    'PKDLoss', 'DKDLoss', 'LipschitzLoss', 'ICDLoss',
+    'IEKDLoss'
 ]

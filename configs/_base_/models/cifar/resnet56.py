@@ -1,5 +1,6 @@
 # ResNet-56 for CIFAR-100 (mmpretrain ImageClassifier with an mmkd backbone).
 model = dict(
+    _scope_='mmpretrain',  # builds from any default scope
     type='ImageClassifier',
     backbone=dict(type='mmkd.CifarResNet', depth=56),
     neck=dict(type='GlobalAveragePooling'),

@@ -1,5 +1,6 @@
 # resnet8x4 (RepDistiller) for CIFAR-100 (mmpretrain ImageClassifier with an mmkd backbone).
 model = dict(
+    _scope_='mmpretrain',  # builds from any default scope
     type='ImageClassifier',
     backbone=dict(type='mmkd.CifarResNet', depth=8, width=(64, 128, 256), stem_channels=32),
     neck=dict(type='GlobalAveragePooling'),

@@ -1,5 +1,6 @@
 # WRN-16-2 for CIFAR-100 (mmpretrain ImageClassifier with an mmkd backbone).
 model = dict(
+    _scope_='mmpretrain',  # builds from any default scope
     type='ImageClassifier',
     backbone=dict(type='mmkd.WideResNet', depth=16, widen_factor=2),
     neck=dict(type='GlobalAveragePooling'),

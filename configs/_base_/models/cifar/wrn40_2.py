@@ -1,5 +1,6 @@
 # WRN-40-2 for CIFAR-100 (mmpretrain ImageClassifier with an mmkd backbone).
 model = dict(
+    _scope_='mmpretrain',  # builds from any default scope
     type='ImageClassifier',
     backbone=dict(type='mmkd.WideResNet', depth=40, widen_factor=2),
     neck=dict(type='GlobalAveragePooling'),
