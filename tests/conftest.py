@@ -30,3 +30,13 @@ def fashion_voc(tmp_path_factory):
     root = tmp_path_factory.mktemp('fashion_voc')
     make_fashion_voc(str(root), num_train=8, num_test=4, img_size=128, max_objects=3, seed=0)
     return str(root)
+
+
+@pytest.fixture(scope='session')
+def fashion_mnist(tmp_path_factory):
+    """Real Fashion-MNIST in the layout mmpretrain's FashionMNIST reads."""
+    if not os.path.isdir(FASHION_ROOT):
+        pytest.skip(f'{FASHION_ROOT} missing: `make test` installs dataset-fashion-mnist')
+    out = tmp_path_factory.mktemp('fashion_mnist')
+    run_tool(['tools/dataset_converters/prepare_fashion_mnist.py', str(out)])
+    return str(out) + '/'

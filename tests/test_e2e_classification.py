@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import FASHION_ROOT, REPO, run_tool
+from conftest import REPO, run_tool
 from e2e import (assert_distill_terms_logged, save_model_weights, scalars, short_run, use_data,
                  weights)
 
@@ -16,15 +16,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture(scope='module')
-def fashion_mnist(tmp_path_factory):
-    if not osp.isdir(FASHION_ROOT):
-        pytest.skip(f'{FASHION_ROOT} missing: `make test` installs dataset-fashion-mnist')
-    out = tmp_path_factory.mktemp('fashion_mnist')
-    run_tool(['tools/dataset_converters/prepare_fashion_mnist.py', str(out)])
-    return str(out) + '/'
 
 
 def kd_config(tmp_path, data_root, batch_size=8, num_train=64, norm='BN'):

@@ -12,7 +12,7 @@ try:
 except ImportError:  # running from a source checkout
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import mmkd  # noqa: F401
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 from mmkd.engine import prepare_cfg
 from mmkd.engine.cli import add_common_args, load_cfg
@@ -44,11 +44,8 @@ def main():
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     prepare_cfg(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else None
-    if runner is None:
-        from mmengine.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    runner.train()
+    cfg.setdefault('runner_type', 'mmkd.Runner')  # atomic checkpoints
+    RUNNERS.build(cfg).train()
 
 
 if __name__ == '__main__':

@@ -1,0 +1,52 @@
+"""MMEngine's Runner, with atomic checkpoints and dataset errors that name the file."""
+import os
+import os.path as osp
+
+from mmengine.dist import master_only
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import Registry
+from mmengine.runner import Runner as MMEngineRunner
+
+from mmkd.datasets.checks import find_dataset_problem
+
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='mmkd')
+
+
+@RUNNERS.register_module()
+class Runner(MMEngineRunner):
+    """Writes each checkpoint to a temporary name and renames it, so a run killed while
+    saving never leaves a truncated ``epoch_N.pth`` for ``--resume`` to trip over.
+
+    Datasets are checked for listed files that are missing before training starts, and a
+    dataset that fails to build is examined to name the missing or malformed file.
+    ``tools/train.py`` uses it unless the config names another ``runner_type``.
+    """
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        dataset = dataloader.get('dataset') if isinstance(dataloader, dict) else None
+        try:
+            built = MMEngineRunner.build_dataloader(dataloader, seed, diff_rank_seed)
+        except Exception as err:
+            problem = find_dataset_problem(dataset)
+            if problem is None:
+                raise
+            raise FileNotFoundError(f'{problem} ({type(err).__name__}: {err})') from err
+        problem = find_dataset_problem(dataset, parse=False)  # files read only when loading
+        if problem:
+            raise FileNotFoundError(problem)
+        return built
+
+    @master_only  # as MMEngine's: only rank 0 writes
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        local = '://' not in out_dir and (kwargs.get('backend_args') or {}).get('backend') in (
+            None, 'local')
+        if not local:
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        tmp = f'.{filename}.tmp.{os.getpid()}'
+        try:
+            super().save_checkpoint(out_dir, tmp, *args, **kwargs)
+            os.replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+        finally:
+            if osp.exists(osp.join(out_dir, tmp)):
+                os.remove(osp.join(out_dir, tmp))

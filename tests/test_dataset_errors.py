@@ -1,0 +1,68 @@
+"""A dataset that fails to build gives an error naming the missing or malformed file."""
+import os
+import shutil
+
+import pytest
+from mmengine.registry import DefaultScope
+
+from mmkd.datasets import fashion_det_metainfo, fashion_seg_metainfo
+from mmkd.engine.runner import Runner
+
+
+@pytest.fixture
+def voc(tmp_path, fashion_voc):
+    root = tmp_path / 'voc'
+    shutil.copytree(fashion_voc, root)
+    return root
+
+
+def det_loader(root):
+    return dict(batch_size=1, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+                dataset=dict(type='VOCDataset', data_root=str(root),
+                             ann_file='VOC2007/ImageSets/Main/trainval.txt',
+                             data_prefix=dict(sub_data_root='VOC2007/'),
+                             metainfo=fashion_det_metainfo(), pipeline=[]))
+
+
+def build(loader, scope):
+    with DefaultScope.overwrite_default_scope(scope):
+        return Runner.build_dataloader(loader)
+
+
+def test_intact_voc_builds(voc):
+    assert len(build(det_loader(voc), 'mmdet').dataset) == 8
+
+
+def test_broken_annotation_names_the_xml(voc):
+    xml = voc / 'VOC2007' / 'Annotations' / 'train_000003.xml'
+    xml.write_text('<annotation><object><name>Bag</name>')
+    with pytest.raises(FileNotFoundError, match=f'annotation file {xml} is not valid XML'):
+        build(det_loader(voc), 'mmdet')
+
+
+def test_missing_annotation_and_folder_are_named(voc, tmp_path):
+    xml = voc / 'VOC2007' / 'Annotations' / 'train_000005.xml'
+    os.remove(xml)
+    with pytest.raises(FileNotFoundError, match=f'annotation file listed in .* not found: {xml}'):
+        build(det_loader(voc), 'mmdet')
+    with pytest.raises(FileNotFoundError, match='dataset folder not found: .*nowhere'):
+        build(det_loader(tmp_path / 'nowhere'), 'mmdet')
+
+
+def test_missing_segmentation_mask_is_named(voc):
+    mask = voc / 'VOC2007' / 'SegmentationClass' / 'train_000001.png'
+    os.remove(mask)
+    loader = dict(det_loader(voc), dataset=dict(
+        type='BaseSegDataset', data_root=str(voc / 'VOC2007'), metainfo=fashion_seg_metainfo(),
+        data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+        ann_file='ImageSets/Segmentation/train.txt', pipeline=[]))
+    with pytest.raises(FileNotFoundError, match=f'not found: {mask}'):
+        build(loader, 'mmseg')
+
+
+def test_missing_fashion_mnist_files_are_named(tmp_path):
+    (tmp_path / 'fm').mkdir()
+    loader = dict(det_loader(tmp_path), dataset=dict(
+        type='FashionMNIST', data_root=str(tmp_path / 'fm'), split='train', pipeline=[]))
+    with pytest.raises(FileNotFoundError, match='train-images-idx3-ubyte not found.*prepare'):
+        build(loader, 'mmpretrain')
