@@ -8,6 +8,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from mmkd.datasets.offline import (classification_options, detection_options, dotted,
+                                   segmentation_options, task_of, voc_devkit)
 from mmkd.models.model_config import load_model_cfg
 from mmkd.registry import MODELS
 
@@ -68,3 +70,34 @@ def short_run(cfg: Config, epochs: int = 1) -> None:
     cfg.randomness = dict(seed=0)
     cfg.log_processor = dict(cfg.get('log_processor', None) or {}, window_size=1)
     cfg.pop('load_from', None)
+
+
+def flatten(tree):
+    """``{'a': {'b': 1}}`` -> ``['a.b=1']`` for --cfg-options."""
+    return [f'{k}={v if isinstance(v, str) else repr(v)}' for k, v in dotted(tree).items()]
+
+
+def offline_options(cfg, tmp_path, fashion_voc, fashion_mnist):
+    """Data/model overrides running ``cfg`` on the offline real-pixel set of its task,
+    and the teacher entry to save a checkpoint from."""
+    task = task_of(cfg)
+    if task == 'det':
+        return detection_options(cfg, voc_devkit(fashion_voc, str(tmp_path)))
+    if task == 'seg':
+        return segmentation_options(cfg, fashion_voc)
+    return classification_options(cfg, fashion_mnist, indices=16)
+
+
+def short_runtime(cfg, iters=2):
+    """One epoch (or ``iters`` iterations for mmseg's iteration schedules), a log line and
+    a checkpoint at the end; returns ``(runtime options, name of the student checkpoint)``."""
+    by_epoch = task_of(cfg) != 'seg'
+    runtime = {'train_cfg': dict(max_epochs=1, val_interval=1) if by_epoch else
+               dict(max_iters=iters, val_interval=iters),
+               'default_hooks': dict(logger=dict(interval=1), checkpoint=dict(
+                   by_epoch=by_epoch, interval=1 if by_epoch else iters)),
+               'log_processor': dict(window_size=1),
+               'param_scheduler': [],
+               'val_dataloader': dict(dataset=dict(indices=2)),
+               'test_dataloader': dict(dataset=dict(indices=2))}
+    return runtime, ('epoch_1_student.pth' if by_epoch else f'iter_{iters}_student.pth')

@@ -9,9 +9,8 @@ import torch
 from mmengine.config import Config
 
 from conftest import FASHION_ROOT, REPO, run_tool
-from e2e import save_model_weights, scalars, weights
-from test_lckd_configs import (classification_options, detection_options, flatten,
-                               segmentation_options, voc_devkit)
+from e2e import (classification_options, detection_options, flatten, save_model_weights,
+                 scalars, segmentation_options, voc_devkit, weights)
 
 CFG = osp.join(REPO, 'configs/iekd')
 NO_EVAL = ('val_dataloader', 'test_dataloader')  # stage 1 has no val/test loops
@@ -46,7 +45,7 @@ def test_cifar_stage1_then_stage2(tmp_path, fashion_cls):
     stage1 = osp.join(CFG, 'cifar100_resnet56_ae_stage1.py')
     stage2 = osp.join(CFG, 'cifar100_resnet56_resnet20.py')
     cfg = Config.fromfile(stage2)
-    options, teacher = classification_options(cfg, fashion_cls)
+    options, teacher = classification_options(cfg, fashion_cls, indices=16)
     save_model_weights(teacher, tmp_path / 'teacher.pth', seed=1)
     ckpt = str(tmp_path / 'teacher.pth')
 
@@ -87,7 +86,7 @@ def test_detection_stage1_then_stage2(tmp_path, fashion_voc):
     stage1 = osp.join(CFG, 'fasterrcnn_r101_ae_stage1.py')
     stage2 = osp.join(CFG, 'fasterrcnn_r101_r18_voc.py')
     cfg = Config.fromfile(stage2)
-    options, teacher = detection_options(cfg, voc_devkit(fashion_voc, tmp_path), tmp_path)
+    options, teacher = detection_options(cfg, voc_devkit(fashion_voc, str(tmp_path)))
     for part in options['train_dataloader']['dataset']['dataset']['datasets'].values():
         part['indices'] = 2  # 4 images, 2 iterations
     save_model_weights(teacher, tmp_path / 'teacher.pth', seed=1)

@@ -1,0 +1,147 @@
+"""Run a real distillation config on the offline real-pixel data, at a reduced size.
+
+The real configs read VOC / Cityscapes / CIFAR-100 with pretrained inits. Tests and
+benchmarks run them unchanged except for the overrides built here: the data points at the
+Fashion-MNIST-composed VOC folders (detection, segmentation) or at Fashion-MNIST
+(classification), images are ``size`` pixels, pretrained inits are off, and the heads
+have the datasets' class counts. The teacher spec returned is the teacher's model entry
+with the same changes, to build (and save) a teacher checkpoint from.
+"""
+import os
+import os.path as osp
+from typing import Tuple
+
+from mmkd.models.model_config import load_model_cfg
+from .compose_voc import fashion_det_metainfo, fashion_seg_metainfo
+
+TASKS = {'mmdet': 'det', 'mmseg': 'seg', 'mmpretrain': 'cls'}
+
+
+def task_of(cfg) -> str:
+    """'det', 'seg' or 'cls': the codebase the config's teacher comes from."""
+    _, scope = load_model_cfg(cfg.model.teacher, 'teacher')
+    scope = scope or cfg.get('default_scope', '')
+    if scope not in TASKS:
+        raise ValueError(f'cannot tell the task of a config whose teacher scope is {scope!r}')
+    return TASKS[scope]
+
+
+def voc_devkit(voc_root: str, out_dir: str) -> str:
+    """A VOCdevkit folder whose VOC2007 and VOC2012 both link to ``voc_root``/VOC2007,
+    so that VOC07+12 configs read the generated set unchanged."""
+    devkit = osp.join(out_dir, 'VOCdevkit')
+    os.makedirs(devkit, exist_ok=True)
+    for year in ('VOC2007', 'VOC2012'):
+        link = osp.join(devkit, year)
+        if not osp.lexists(link):
+            os.symlink(osp.abspath(osp.join(voc_root, 'VOC2007')), link)
+    return devkit
+
+
+def entry_with(spec, changes: dict) -> dict:
+    """A student/teacher entry (config path or dict) with ``changes`` merged in."""
+    if isinstance(spec, str):
+        return dict(_delete_=True, cfg_path=spec, **changes)
+    return changes
+
+
+def _spec_with(spec, changes: dict) -> dict:
+    """The entry itself with ``changes`` applied, for building the model directly."""
+    base = dict(cfg_path=spec) if isinstance(spec, str) else dict(spec)
+    return dict(base, **changes)
+
+
+def light_detector() -> dict:
+    """Faster R-CNN settings for small images and 10 classes: fewer proposals and RoIs."""
+    return dict(roi_head=dict(bbox_head=dict(num_classes=10, fc_out_channels=128)),
+                train_cfg=dict(rpn_proposal=dict(nms_pre=200, max_per_img=100),
+                               rcnn=dict(sampler=dict(num=64))),
+                test_cfg=dict(rpn=dict(nms_pre=100, max_per_img=50)))
+
+
+def detection_options(cfg, devkit: str, size: int = 128, batch_size: int = 2,
+                      light: bool = True) -> Tuple[dict, dict]:
+    """Overrides for mmdet's VOC07+12 Faster R-CNN configs (RepeatDataset of two VOCs).
+
+    ``light=False`` keeps the config's proposal and sampler settings (for timing).
+    """
+    heads = light_detector() if light else dict(roi_head=dict(bbox_head=dict(num_classes=10)))
+    voc = dict(data_root=devkit.rstrip('/') + '/', metainfo=fashion_det_metainfo())
+    train_voc = dict(voc, pipeline={'2': dict(scale=(size, size))})  # Resize
+    test_voc = dict(voc, pipeline={'1': dict(scale=(size, size))})
+    loader = dict(num_workers=0, persistent_workers=False)
+    options = {
+        'train_dataloader': dict(loader, batch_size=batch_size, dataset=dict(
+            times=1, dataset=dict(datasets={'0': train_voc, '1': train_voc}))),
+        'val_dataloader': dict(loader, dataset=test_voc),
+        'test_dataloader': dict(loader, dataset=test_voc),
+        'model': dict(student=entry_with(cfg.model.student, dict(
+                          heads, backbone=dict(init_cfg=None))),
+                      teacher=entry_with(cfg.model.teacher, heads)),
+    }
+    teacher = _spec_with(cfg.model.teacher, heads)
+    return options, teacher
+
+
+def segmentation_options(cfg, voc_root: str, size: int = 128, batch_size: int = 2
+                         ) -> Tuple[dict, dict]:
+    """Overrides for mmseg's VOC12-aug configs (ConcatDataset of VOC and SBD)."""
+    seg = dict(type='BaseSegDataset', data_root=osp.join(voc_root, 'VOC2007'),
+               metainfo=fashion_seg_metainfo(),
+               data_prefix=dict(seg_map_path='SegmentationClass'))
+    small = {'2': dict(scale=(2 * size, size)), '3': dict(crop_size=(size, size)),
+             '6': dict(size=(size, size))}  # RandomResize, RandomCrop, Pad
+    train = dict(seg, ann_file='ImageSets/Segmentation/train.txt', pipeline=small)
+    test = dict(seg, ann_file='ImageSets/Segmentation/val.txt',
+                pipeline={'1': dict(scale=(size, size))})
+    classes = len(fashion_seg_metainfo()['classes'])
+    heads = dict(decode_head=dict(num_classes=classes),
+                 auxiliary_head=dict(num_classes=classes))
+    loader = dict(num_workers=0, persistent_workers=False)
+    options = {
+        'data_preprocessor': dict(size=(size, size)),
+        'train_dataloader': dict(loader, batch_size=batch_size,
+                                 dataset=dict(datasets={'0': train, '1': train})),
+        'val_dataloader': dict(loader, dataset=test),
+        'test_dataloader': dict(loader, dataset=test),
+        'model': dict(student=entry_with(cfg.model.student, dict(pretrained=None, **heads)),
+                      teacher=entry_with(cfg.model.teacher, heads)),
+    }
+    teacher = _spec_with(cfg.model.teacher, dict(heads, data_preprocessor=dict(
+        type='SegDataPreProcessor', size=(size, size))))
+    return options, teacher
+
+
+def classification_options(cfg, mnist_root: str, batch_size: int = 8,
+                           indices=None) -> Tuple[dict, dict]:
+    """Overrides for the CIFAR-100 configs: Fashion-MNIST (one channel, 10 classes; the
+    CIFAR pipeline's 32-pixel crop pads the 28-pixel items)."""
+    data = dict(type='FashionMNIST', data_root=mnist_root.rstrip('/') + '/')
+    if indices is not None:
+        data['indices'] = indices
+    one_channel = dict(backbone=dict(in_channels=1), head=dict(num_classes=10))
+    options = {
+        'data_preprocessor': dict(num_classes=10, mean=[72.94], std=[90.02]),
+        'train_dataloader': dict(batch_size=batch_size, num_workers=0,
+                                 persistent_workers=False, dataset=dict(data, split='train')),
+        'val_dataloader': dict(num_workers=0, persistent_workers=False,
+                               dataset=dict(data, split='test')),
+        'test_dataloader': dict(num_workers=0, persistent_workers=False,
+                                dataset=dict(data, split='test')),
+        'model': dict(student=entry_with(cfg.model.student, one_channel),
+                      teacher=entry_with(cfg.model.teacher, one_channel)),
+    }
+    teacher = _spec_with(cfg.model.teacher, dict(
+        one_channel, data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor')))
+    return options, teacher
+
+
+def dotted(tree: dict, prefix: str = '') -> dict:
+    """``{'a': {'b': 1}}`` -> ``{'a.b': 1}``, as ``--cfg-options`` and merge_from_dict take."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(dotted(value, f'{prefix}{key}.'))
+        else:
+            out[f'{prefix}{key}'] = value
+    return out
