@@ -4,9 +4,12 @@ Configs name mmkd parts as ``type='mmkd.Distiller'`` (or plain ``'Distiller'``
 when ``default_scope='mmkd'``); student and teacher models keep their own
 scope (``mmdet``, ``mmseg``, ``mmpretrain``).
 """
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmkd', locations=['mmkd.models'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmkd', locations=['mmkd.engine.hooks'])
+DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='mmkd',
+                    locations=['mmkd.datasets'])

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from mmkd.models.losses.lipschitz import LipschitzLoss, spectral_norm, transmitting_matrix
+from mmkd.models.losses.lipschitz import (LipschitzLoss, _gram_operator, spectral_norm,
+                                         transmitting_matrix)
 
 
 def exact(tm):
@@ -18,6 +19,24 @@ def test_power_iteration_matches_matrix_norm_on_random_matrices(mode):
     assert torch.allclose(spectral_norm(tm, iters=10, mode=mode), exact(tm), rtol=2e-2)
     # 50 iterations: within 0.1%.
     assert torch.allclose(spectral_norm(tm, iters=50, mode=mode), exact(tm), rtol=1e-3)
+
+
+@pytest.mark.parametrize('shape', [(2, 600, 300), (64, 40, 80)], ids=['implicit', 'explicit'])
+def test_both_ways_of_applying_the_gram_matrix_agree(shape):
+    torch.manual_seed(2)
+    b, c1, c2 = shape  # noise plus a rank-one spike: a clear gap for the power iteration
+    spike = torch.randn(b, c1, 1, dtype=torch.float64) @ torch.randn(b, 1, c2,
+                                                                     dtype=torch.float64)
+    tm = (torch.randn(*shape, dtype=torch.float64) + spike).requires_grad_()
+    v = torch.rand(shape[0], shape[1], 1, dtype=torch.float64)
+    expected = torch.bmm(torch.bmm(tm, tm.transpose(1, 2)), v)
+    assert torch.allclose(_gram_operator(tm)(v), expected, rtol=1e-10)
+    sigma = spectral_norm(tm, iters=60)
+    assert torch.allclose(sigma, torch.linalg.matrix_norm(tm, ord=2), rtol=1e-3)
+    grad, = torch.autograd.grad(sigma.sum(), tm)
+    u, s, vh = torch.linalg.svd(tm.detach())
+    top = u[..., :, :1] @ vh[..., :1, :]  # d sigma_max / d tm = u1 v1^T
+    assert torch.allclose(grad, top, atol=2e-2)
 
 
 def test_power_iteration_on_rank_deficient_matrices():

@@ -70,3 +70,24 @@ def test_missing_record_is_an_error():
     taps.reset()
     with pytest.raises(RuntimeError, match="student tap 'head' was never recorded"):
         taps.get('head')
+
+
+class _TwoInputs(nn.Module):
+    def forward(self, x, y):
+        return x + y
+
+
+def test_later_positional_inputs_can_be_tapped():
+    model = nn.Sequential()
+    model.add_module('pair', _TwoInputs())
+    taps = Taps(model, ['pair:input1', 'pair:input'], 'student')
+    taps.reset()
+    x, y = torch.ones(2), torch.full((2, ), 3.0)
+    model.pair(x, y)
+    assert taps.get('pair:input1') is y and taps.get('pair:input') is x
+    wrong = Taps(model, ['pair:input2'], 'teacher')
+    wrong.reset()
+    with pytest.raises(RuntimeError, match="tap 'pair:input2': the module was called with 2"):
+        model.pair(x, y)
+    with pytest.raises(ValueError, match="unknown position 'inputs'"):
+        Taps(model, ['pair:inputs'], 'student')

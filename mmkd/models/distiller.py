@@ -1,6 +1,7 @@
 """The model the runner trains: a student, a frozen teacher and distillation losses."""
 import copy
 from collections import OrderedDict
+from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -14,9 +15,11 @@ from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_weights_strict
 from .model_config import load_model_cfg
 from .taps import TeacherDone, Taps, as_levels
+from .teacher_cache import TeacherCache
 from .virtual_samples import SegmentMixer
 
 ENTRY_KEYS = ('student', 'teacher', 'connector', 'level_weights')
+AUTOCAST_DTYPES = {None: None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 
 def _build_model(spec, role: str, data_preprocessor: Optional[dict] = None) -> BaseModel:
@@ -120,6 +123,11 @@ class Distiller(BaseModel):
         virtual_samples: L2RKD: ``dict(mode='mixup'|'patch', alpha, prob, grid)``. With
             probability ``prob`` a step distils on mixed inputs only (no labels; both models
             run only as far as their taps), see :class:`SegmentMixer`.
+        teacher_autocast: ``'bf16'`` or ``'fp16'`` runs the teacher's forward under autocast
+            (the losses still compute in fp32); None keeps the teacher in fp32.
+        teacher_cache: classification: ``dict(max_items=..., dtype='float32')`` reuses the
+            teacher's tapped outputs of a sample seen before with the same augmentation
+            (see :class:`TeacherCache` and :class:`SeededAugmentation`).
     """
 
     def __init__(self,
@@ -132,6 +140,8 @@ class Distiller(BaseModel):
                  teacher_data_preprocessor: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  virtual_samples: Optional[dict] = None,
+                 teacher_autocast: Optional[str] = None,
+                 teacher_cache: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not teacher_ckpt:
@@ -145,6 +155,11 @@ class Distiller(BaseModel):
         self.teacher_ckpt = teacher_ckpt
         self.student_ckpt = student_ckpt
         self.teacher_mode = teacher_mode
+        if teacher_autocast not in AUTOCAST_DTYPES:
+            raise ValueError(f'teacher_autocast must be one of {list(AUTOCAST_DTYPES)}, '
+                             f'got {teacher_autocast!r}')
+        self.teacher_autocast = teacher_autocast
+        self.teacher_cache = TeacherCache(**teacher_cache) if teacher_cache is not None else None
         if teacher_data_preprocessor is None:
             self.data_preprocessor = self.student.data_preprocessor
         else:
@@ -157,6 +172,7 @@ class Distiller(BaseModel):
         self.distill_losses = nn.ModuleDict()
         self.connectors = nn.ModuleDict()
         self.shared_connectors = {}
+        self._connected_now = {}  # connector outputs of the current step
         for name, spec in losses.items():
             spec = copy.deepcopy(dict(spec))
             for key in ('student', 'teacher'):
@@ -212,14 +228,28 @@ class Distiller(BaseModel):
             return self.loss(inputs, data_samples, teacher_inputs)
         return self.student(inputs, data_samples, mode=mode)
 
-    def run_teacher(self, inputs: Tensor, data_samples) -> None:
-        """Run the teacher without gradient, only as far as its deepest tap."""
+    def run_teacher(self, inputs: Tensor, data_samples, use_cache: bool = False) -> None:
+        """Run the teacher without gradient, only as far as its deepest tap (or read its
+        records from the teacher cache)."""
         self.teacher_taps.reset()
-        with torch.no_grad():
+        keys = None
+        if use_cache and self.teacher_cache is not None:
+            keys = self.teacher_cache.keys(data_samples)
+            cached = self.teacher_cache.lookup(keys, inputs.device)
+            if cached is not None:
+                self.teacher_taps.records = cached
+                return
+        dtype = AUTOCAST_DTYPES[self.teacher_autocast]
+        device = inputs.device.type if inputs.device.type in ('cuda', 'cpu') else 'cpu'
+        # None leaves autocast as it is (on under --amp, off otherwise).
+        precision = nullcontext() if dtype is None else torch.autocast(device, dtype=dtype)
+        with torch.no_grad(), precision:
             try:
                 self.teacher(inputs, data_samples, mode=self.teacher_mode)
             except TeacherDone:
                 pass
+        if keys is not None:
+            self.teacher_cache.store(keys, self.teacher_taps.records)
 
     def loss(self, inputs: Tensor, data_samples,
              teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
@@ -233,7 +263,8 @@ class Distiller(BaseModel):
             return losses
         if self.mixer is not None and self.mixer.use_mixed():
             return self._virtual_step(inputs, data_samples, teacher_inputs)
-        self.run_teacher(inputs if teacher_inputs is None else teacher_inputs, data_samples)
+        self.run_teacher(inputs if teacher_inputs is None else teacher_inputs, data_samples,
+                         use_cache=True)
         self.student_taps.reset()
         losses = self._student_loss(inputs, data_samples)
         return self._add_distill_terms(losses, inputs, data_samples)
@@ -258,6 +289,7 @@ class Distiller(BaseModel):
 
     def _add_distill_terms(self, losses: Dict[str, Tensor], inputs: Tensor,
                            data_samples) -> Dict[str, Tensor]:
+        self._connected_now = {}
         for name, entry in self.entries.items():
             loss = self.distill_losses[name]
             extra = {field: _batch_field(field, data_samples).to(inputs.device)
@@ -267,6 +299,7 @@ class Distiller(BaseModel):
             losses[self._key(name)] = value * self.loss_scales[name]
         self.student_taps.records = {}
         self.teacher_taps.records = {}
+        self._connected_now = {}
         return losses
 
     def _student_loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
@@ -288,22 +321,24 @@ class Distiller(BaseModel):
                 f'a single tensor')
         if s_levels is None:
             s_levels, t_levels = [s_val], [t_val]
-        if len(s_levels) != len(t_levels):
-            raise ValueError(f'loss {name!r}: student tap {entry["student"]!r} gives '
-                             f'{len(s_levels)} levels, teacher tap {entry["teacher"]!r} '
-                             f'gives {len(t_levels)}')
-        weights = self._level_weights(name, entry['level_weights'], len(s_levels))
         loss = self.distill_losses[name]
         owner = self.shared_connectors.get(name, name)
         connectors = self.connectors[owner] if owner in self.connectors else None
+        # A multi-level loss may pair different things (e.g. RoI logits and RoIs with FPN
+        # levels) and checks its inputs itself; connectors always pair level with level.
+        if len(s_levels) != len(t_levels) and (not loss.multi_level or connectors is not None):
+            raise ValueError(f'loss {name!r}: student tap {entry["student"]!r} gives '
+                             f'{len(s_levels)} levels, teacher tap {entry["teacher"]!r} '
+                             f'gives {len(t_levels)}')
         if connectors is not None and len(connectors) not in (1, len(s_levels)):
             raise ValueError(f'loss {name!r}: {len(connectors)} connectors for '
                              f'{len(s_levels)} levels')
-        connected = [s if connectors is None else self._connect(
-            name, entry, connectors[i if len(connectors) > 1 else 0], s, t, i)
+        connected = s_levels if connectors is None else [self._connected(
+            name, owner, entry, connectors[i if len(connectors) > 1 else 0], s, t, i)
             for i, (s, t) in enumerate(zip(s_levels, t_levels))]
         if loss.multi_level:
             return loss(connected, t_levels, student_raw=s_levels, **extra)
+        weights = self._level_weights(name, entry['level_weights'], len(s_levels))
         total = 0.0
         for i, (s, t) in enumerate(zip(connected, t_levels)):
             if loss.same_shape and s.shape != t.shape:
@@ -324,6 +359,15 @@ class Distiller(BaseModel):
         if len(spec) != levels:
             raise ValueError(f'loss {name!r}: {len(spec)} level_weights for {levels} levels')
         return list(spec)
+
+    def _connected(self, name, owner, entry, connector, s: Tensor, t: Tensor,
+                   level: int) -> Tensor:
+        """The connector's output; entries sharing connectors on one tap reuse it (once per
+        step: no recomputation, and a BN connector updates its statistics once)."""
+        key = (owner, level, id(s))
+        if key not in self._connected_now:
+            self._connected_now[key] = self._connect(name, entry, connector, s, t, level)
+        return self._connected_now[key]
 
     @staticmethod
     def _connect(name, entry, connector, s: Tensor, t: Tensor, level: int) -> Tensor:

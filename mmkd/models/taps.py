@@ -5,6 +5,7 @@ A tap is written ``'<module path>[:<where>]'``:
 - ``'neck'`` or ``'neck:output'``: what the module returns (a tensor, or a
   tuple of tensors such as FPN levels);
 - ``'backbone.layer4:input'``: the first positional input of the module;
+  ``':input1'``, ``':input2'``... the following ones (e.g. the RoIs of an RoI extractor);
 - ``'backbone.layer4:pre_relu'``: for a ResNet stage (or block), the residual
   sum before the final ReLU of its last block.
 
@@ -15,7 +16,7 @@ from typing import Dict, Iterable, List, Optional
 
 from torch import Tensor, nn
 
-WHERE = ('output', 'input', 'pre_relu')
+WHERE = ('output', 'input', 'pre_relu', 'input<N>')
 
 
 class TeacherDone(Exception):
@@ -26,6 +27,15 @@ def parse_tap(tap: str):
     """Split ``'path:where'`` into ``(path, where)``."""
     path, _, where = tap.partition(':')
     return path, (where or 'output')
+
+
+def input_index(where: str) -> Optional[int]:
+    """0 for ``'input'``, N for ``'inputN'``, None for other positions."""
+    if where == 'input':
+        return 0
+    if where.startswith('input') and where[5:].isdigit():
+        return int(where[5:])
+    return None
 
 
 def get_module(model: nn.Module, path: str, owner: str) -> nn.Module:
@@ -75,30 +85,35 @@ class Taps:
         self.records: Dict[str, object] = {}
         self.stop_when_done = stop_when_done
         self._pending: set = set()
+        self._armed = False
         self._handles = []
         for tap in self.taps:
             path, where = parse_tap(tap)
-            if where not in WHERE:
+            index = input_index(where)
+            if where not in ('output', 'pre_relu') and index is None:
                 raise ValueError(
                     f'{owner} tap {tap!r}: unknown position {where!r}; use one of {WHERE}')
             module = get_module(model, path, owner)
             if where == 'output':
                 self._handles.append(module.register_forward_hook(self._on_output(tap)))
-            elif where == 'input':
-                self._handles.append(module.register_forward_pre_hook(self._on_input(tap)))
+            elif where == 'pre_relu':
+                relu = _last_relu(module, path, owner)
+                self._handles.append(relu.register_forward_pre_hook(self._on_input(tap, 0, True)))
                 self._handles.append(module.register_forward_hook(self._on_done(tap)))
             else:
-                relu = _last_relu(module, path, owner)
-                self._handles.append(relu.register_forward_pre_hook(self._on_input(tap, True)))
+                self._handles.append(module.register_forward_pre_hook(self._on_input(tap, index)))
                 self._handles.append(module.register_forward_hook(self._on_done(tap)))
 
     def reset(self) -> None:
+        """Clear the records and arm the stop for the next forward."""
         self.records = {}
         self._pending = set(self.taps)
+        self._armed = True
 
     def _finish(self, tap: str) -> None:
         self._pending.discard(tap)
-        if self.stop_when_done and not self._pending:
+        if self.stop_when_done and self._armed and not self._pending:
+            self._armed = False  # stop this forward only; later calls run in full
             raise TeacherDone
 
     def _on_output(self, tap):
@@ -107,10 +122,13 @@ class Taps:
             self._finish(tap)
         return hook
 
-    def _on_input(self, tap, copy: bool = False):
+    def _on_input(self, tap, index: int, copy: bool = False):
         def hook(module, args):
+            if index >= len(args):
+                raise RuntimeError(f'{self.owner} tap {tap!r}: the module was called with '
+                                   f'{len(args)} positional inputs')
             # In-place activations overwrite their input: keep a copy.
-            self.records[tap] = args[0].clone() if copy else args[0]
+            self.records[tap] = args[index].clone() if copy else args[index]
         return hook
 
     def _on_done(self, tap):

@@ -10,9 +10,10 @@ from .kd import KDLoss
 from .lipschitz import LipschitzLoss
 from .ofd import OFDLoss
 from .pkd import PKDLoss
+from .roi_kd import RoIKDLoss
 
 __all__ = [
     'DistillLoss', 'KDLoss', 'FitNetLoss', 'ATLoss', 'OFDLoss', 'ChannelWiseDivergence',
     'PKDLoss', 'DKDLoss', 'LipschitzLoss', 'ICDLoss',
-    'IEKDLoss'
+    'IEKDLoss', 'RoIKDLoss'
 ]

@@ -35,7 +35,11 @@ class KDLoss(DistillLoss):
             raise ValueError(
                 f'KDLoss: student logits {tuple(student.shape)} and teacher logits '
                 f'{tuple(teacher.shape)} have different shapes')
-        log_p_s = F.log_softmax(_classes_last(student) / self.tau, dim=1)
-        log_p_t = F.log_softmax(_classes_last(teacher) / self.tau, dim=1)
-        kl = F.kl_div(log_p_s, log_p_t, reduction='batchmean', log_target=True)
-        return kl * self.tau ** 2
+        return soft_kl(_classes_last(student), _classes_last(teacher), self.tau)
+
+
+def soft_kl(student: Tensor, teacher: Tensor, tau: float) -> Tensor:
+    """``tau^2 * KL(softmax(t / tau) || softmax(s / tau))`` of ``(N, C)`` logits, mean over N."""
+    log_p_s = F.log_softmax(student / tau, dim=1)
+    log_p_t = F.log_softmax(teacher / tau, dim=1)
+    return F.kl_div(log_p_s, log_p_t, reduction='batchmean', log_target=True) * tau ** 2

@@ -15,9 +15,35 @@ def transmitting_matrix(f1: Tensor, f2: Tensor) -> Tensor:
     ``f1`` is average-pooled to ``f2``'s spatial size if it is larger.
     """
     if f1.shape[-2:] != f2.shape[-2:]:
-        f1 = F.adaptive_avg_pool2d(f1, f2.shape[-2:])
+        (h1, w1), (h2, w2) = f1.shape[-2:], f2.shape[-2:]
+        if h1 % h2 == 0 and w1 % w2 == 0:  # the same result, a faster kernel
+            f1 = F.avg_pool2d(f1, (h1 // h2, w1 // w2))
+        else:
+            f1 = F.adaptive_avg_pool2d(f1, f2.shape[-2:])
     hw = f2.shape[-2] * f2.shape[-1]
     return torch.bmm(f1.flatten(2), f2.flatten(2).transpose(1, 2)) / hw
+
+
+def _matvec(k: Tensor, v: Tensor) -> Tensor:
+    """``k @ v`` for ``(B, C, C) x (B, C, 1)``; on CPU a broadcast multiply and sum beats
+    the batched matrix-vector product 2-5x."""
+    if k.device.type == 'cpu':
+        return (k * v.transpose(1, 2)).sum(-1, keepdim=True)
+    return torch.bmm(k, v)
+
+
+def _gram_operator(tm: Tensor):
+    """``v -> (tm tm^T) v``. Forming ``K = tm tm^T`` costs ``C1^2 C2`` per sample, one GEMM;
+    applying it as ``tm (tm^T v)`` costs ``2 C1 C2`` per iteration but runs at memory speed.
+    The implicit form wins for wide transmitting matrices at small batches (a ResNet-101
+    teacher's last pair, 1024 x 2048: 1.5x faster, 4x for 1024 x 512), the explicit one for
+    CIFAR-sized ones at batch 64 (measured on CPU)."""
+    if tm.shape[1] > 4 * max(tm.shape[0], 64):
+        if tm.device.type == 'cpu':
+            return lambda v: (tm * (tm * v).sum(1, keepdim=True)).sum(2, keepdim=True)
+        return lambda v: torch.bmm(tm, torch.bmm(tm.transpose(1, 2), v))
+    k = torch.bmm(tm, tm.transpose(1, 2))
+    return lambda v: _matvec(k, v)
 
 
 def spectral_norm(tm: Tensor, iters: int = 10, init: str = 'rand',
@@ -28,18 +54,19 @@ def spectral_norm(tm: Tensor, iters: int = 10, init: str = 'rand',
     ``mode='fast'`` iterates without gradient, then takes one differentiable step,
     ``sigma = ||tm^T v||`` with the converged unit vector ``v``. Batched over samples.
     """
-    k = torch.bmm(tm, tm.transpose(1, 2))
     shape = (tm.shape[0], tm.shape[1], 1)
     v = torch.rand(shape, dtype=tm.dtype, device=tm.device) if init == 'rand' else \
         torch.ones(shape, dtype=tm.dtype, device=tm.device)
     if mode == 'fast':
         with torch.no_grad():
+            gram = _gram_operator(tm)
             for _ in range(iters):
-                v = F.normalize(torch.bmm(k, v), dim=1, eps=1e-12)
+                v = F.normalize(gram(v), dim=1, eps=1e-12)
         return torch.bmm(tm.transpose(1, 2), v).flatten(1).norm(dim=1)
+    gram = _gram_operator(tm)
     norm = None
     for _ in range(iters):
-        m = torch.bmm(k, v)
+        m = gram(v)
         norm = m.flatten(1).norm(dim=1).clamp_min(1e-12)
         v = m / norm.view(-1, 1, 1)
     return norm.sqrt()

@@ -1,0 +1,80 @@
+"""RoIKDLoss: the teacher's RoI head classifies the student's RoIs; checked against a
+computation written out with mmdet's modules."""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.structures import InstanceData
+
+from mmkd.registry import MODELS
+from mmkd.datasets.offline import light_detector
+from conftest import REPO
+from e2e import save_model_weights
+
+CONFIG = f'{REPO}/configs/kd/fasterrcnn_r101_r18_roi_voc.py'
+
+
+def samples(n=2, size=96):
+    out = []
+    for i in range(n):
+        sample = DetDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size),
+                                             ori_shape=(size, size), scale_factor=(1.0, 1.0)))
+        boxes = torch.tensor([[8.0, 8.0, 40.0, 48.0], [50.0, 30.0, 90.0, 80.0]]) + i
+        sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.tensor([1, 4]))
+        out.append(sample)
+    return out
+
+
+@pytest.fixture
+def distiller(tmp_path):
+    cfg = Config.fromfile(CONFIG)
+    small = dict(light_detector(), backbone=dict(depth=18, init_cfg=None),
+                 neck=dict(in_channels=[64, 128, 256, 512]))
+    teacher = dict(cfg.model.teacher, **small)
+    save_model_weights(teacher, tmp_path / 'teacher.pth', seed=1)
+    spec = dict(cfg.model, teacher=teacher, teacher_ckpt=str(tmp_path / 'teacher.pth'),
+                student=dict(cfg.model.student, **dict(small, backbone=dict(
+                    depth=18, init_cfg=None))))
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(spec).train()
+
+
+def test_teacher_logits_come_from_the_student_rois(distiller):
+    recorded = {}
+    student = distiller.student.roi_head
+    student.bbox_roi_extractor.register_forward_pre_hook(
+        lambda m, args: recorded.update(rois=args[1]))
+    student.bbox_head.fc_cls.register_forward_hook(
+        lambda m, a, out: recorded.update(logits=out))
+    ran = []
+    distiller.teacher.rpn_head.register_forward_hook(lambda *a: ran.append('rpn'))
+    inputs = torch.rand(2, 3, 96, 96) * 255
+    losses = distiller(inputs, samples(), mode='loss')
+    assert ran == []  # the teacher stops at its neck: no RPN, assigner or sampler
+
+    teacher = distiller.teacher
+    with torch.no_grad():
+        feats = teacher.extract_feat(inputs)
+        head = teacher.roi_head
+        t_logits = head.bbox_head(head.bbox_roi_extractor(feats[:4], recorded['rois']))[0]
+    rois = recorded['rois']
+    assert rois.shape[1] == 5 and t_logits.shape == recorded['logits'].shape == (len(rois), 11)
+    assert set(rois[:, 0].tolist()) == {0.0, 1.0}  # RoIs of both images
+    p_t = F.softmax(t_logits, dim=1)
+    log_p_s = F.log_softmax(recorded['logits'], dim=1)
+    expected = (p_t * (p_t.log() - log_p_s)).sum() / rois.shape[0]  # tau = 1
+    assert losses['distill.loss_roi_kd'].item() == pytest.approx(expected.item(), rel=1e-4)
+    losses['distill.loss_roi_kd'].backward()
+    assert student.bbox_head.fc_cls.weight.grad is not None
+    assert all(p.grad is None for p in teacher.parameters())
+
+
+def test_wrong_taps_and_teachers_are_named(distiller):
+    loss = distiller.distill_losses['roi_kd']
+    with pytest.raises(ValueError, match="the student taps must be the RoI logits and the RoIs"):
+        loss([torch.zeros(4, 11)], [torch.zeros(1, 256, 8, 8)])
+    with pytest.raises(TypeError, match='needs a two-stage teacher with an mmdet RoI head'):
+        loss.bind_teacher(torch.nn.Linear(2, 2))
