@@ -107,6 +107,13 @@ def test_teacher_cache_needs_keys_and_per_sample_records(teacher_ckpt):
     model = build(teacher_ckpt, KD, teacher_cache=dict())
     with pytest.raises(KeyError, match='SeededAugmentation'):
         model(*batch(), mode='loss')
+    mixing = classifier(8)
+    mixing['data_preprocessor']['batch_augments'] = dict(
+        augments=[dict(type='mmpretrain.Mixup', alpha=0.2)])
+    with pytest.raises(ValueError, match='teacher_cache cannot be used with batch_augments'):
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            MODELS.build(dict(type='mmkd.Distiller', student=mixing, teacher=classifier(16),
+                              teacher_ckpt=teacher_ckpt, losses=KD, teacher_cache=dict()))
     cache = TeacherCache()
     with pytest.raises(ValueError, match="tap 'neck' gives \\(3,\\), not one row per sample"):
         cache.store([(0, 0), (1, 0)], {'neck': torch.zeros(3)})

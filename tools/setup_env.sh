@@ -58,6 +58,10 @@ if ! have mmpretrain "$(pin mmpretrain)" || ! have pytest "$(pin pytest)" || ! h
   "${PIP[@]}" install -c "$C" mmengine mmdet mmsegmentation mmpretrain ftfy regex pytest matplotlib \
     addict yapf opencv-python-headless
 fi
+if ! have deepforest "$(pin deepforest)"; then
+  step "installing deepforest's data files (the wheel only, none of its dependencies)"
+  "${PIP[@]}" install --no-deps -c "$C" deepforest
+fi
 if ! "$VENV/bin/python" -c 'import mmkd' 2>/dev/null; then
   step "installing mmkd (editable)"
   "${PIP[@]}" install --no-deps --no-build-isolation -e .

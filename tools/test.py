@@ -15,7 +15,7 @@ except ImportError:  # running from a source checkout
     import mmkd  # noqa: F401
 from mmengine.runner import Runner
 
-from mmkd.engine import export_student, plain_student_cfg, prepare_cfg
+from mmkd.engine import close_dist, export_student, plain_student_cfg, prepare_cfg
 from mmkd.engine.cli import add_common_args, load_cfg
 from mmkd.engine.runner_setup import is_distiller
 
@@ -46,6 +46,7 @@ def main():
         prepare_cfg(cfg, args.launcher)
         runner = Runner.from_cfg(cfg)
         runner.test()
+    close_dist()
 
 
 if __name__ == '__main__':

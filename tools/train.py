@@ -14,7 +14,7 @@ except ImportError:  # running from a source checkout
     import mmkd  # noqa: F401
 from mmengine.registry import RUNNERS
 
-from mmkd.engine import prepare_cfg
+from mmkd.engine import close_dist, prepare_cfg
 from mmkd.engine.cli import add_common_args, load_cfg
 
 
@@ -46,6 +46,7 @@ def main():
     prepare_cfg(cfg, args.launcher)
     cfg.setdefault('runner_type', 'mmkd.Runner')  # atomic checkpoints
     RUNNERS.build(cfg).train()
+    close_dist()
 
 
 if __name__ == '__main__':

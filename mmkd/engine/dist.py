@@ -39,3 +39,11 @@ class DistributedDataParallel(MMDistributedDataParallel):
         if not any(p.is_cuda for p in module.parameters()):
             device_ids = None
         super().__init__(module=module, device_ids=device_ids, **kwargs)
+
+
+def close_dist() -> None:
+    """Wait for every rank, then destroy the process group, so that no collective thread
+    is still running when the interpreter exits (gloo can otherwise abort at exit)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -165,6 +165,11 @@ class Distiller(BaseModel):
         else:
             self.data_preprocessor = _TwoPreprocessors(
                 self.student.data_preprocessor, MODELS.build(teacher_data_preprocessor))
+        if self.teacher_cache is not None and getattr(
+                self.student.data_preprocessor, 'batch_augments', None):
+            raise ValueError('teacher_cache cannot be used with batch_augments (mixup, cutmix) '
+                             'in the data preprocessor: a cached sample would be mixed '
+                             'differently next time')
 
         if not losses:
             raise ValueError('Distiller needs at least one entry in `losses`')

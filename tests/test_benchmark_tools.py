@@ -1,0 +1,79 @@
+"""The benchmark tools run end to end on a tiny budget (they are not timed here)."""
+import json
+import os.path as osp
+
+import pytest
+
+from conftest import FASHION_ROOT, run_tool
+
+
+@pytest.fixture
+def needs_fashion():
+    if not osp.isdir(FASHION_ROOT):
+        pytest.skip(f'{FASHION_ROOT} missing')
+
+
+def test_overhead_reports_ratios_that_match_its_timings(tmp_path, needs_fashion):
+    out = tmp_path / 'overhead.json'
+    proc = run_tool(['tools/benchmark/overhead.py', 'configs/lckd/cifar100_wrn28_4_wrn16_2.py',
+                     '--size', '32', '--batch-size', '8', '--iters', '2', '--warmup', '1',
+                     '--teacher-autocast', 'bf16', '--out', str(out),
+                     '--out-dir', str(tmp_path / 'bench')])
+    result = json.loads(out.read_text())
+    ms = result['median_ms']
+    a, b, c, d = (ms[k] for k in ('a_distill_step', 'b_teacher_truncated', 'c_student_step',
+                                  'd_teacher_loss_mode'))
+    assert result['overhead_vs_limit'] == pytest.approx(a / (b + c))
+    assert result['truncation_saving'] == pytest.approx((d + c) / a)
+    assert set(result['term_share']) == {'ofd', 'london'}
+    assert result['term_share']['london'] == pytest.approx(
+        (a - ms['a_without_london']) / a)
+    assert result['memory']['ratio'] > 0
+    assert set(result['teacher_autocast']['loss_relative_change']) == {
+        'distill.loss_ofd', 'distill.loss_london'}
+    last = proc.stdout.strip().splitlines()[-2:]
+    assert last[0] == f"a/(b+c) = {result['overhead_vs_limit']:.3f}"
+    assert last[1] == f"(d+c)/a = {result['truncation_saving']:.3f}"
+
+
+def test_teacher_cache_benchmark_gives_identical_losses(tmp_path, needs_fashion):
+    proc = run_tool(['tools/benchmark/teacher_cache.py', '--epochs', '2', '--samples', '64',
+                     '--batch-size', '16', '--out-dir', str(tmp_path / 'cache')])
+    summary = json.loads((tmp_path / 'cache' / 'teacher_cache.json').read_text())
+    times = summary['epoch_seconds']
+    assert set(times) == {'student alone', 'distillation', 'distillation + teacher cache'}
+    assert all(len(v) == 2 for v in times.values())
+    assert summary['largest_logged_loss_difference'] < 1e-4, proc.stdout[-2000:]
+
+
+def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, needs_fashion):
+    out = tmp_path / 'accuracy'
+    run_tool(['tools/benchmark/accuracy.py', '--task', 'cls', '--budget', 'tiny',
+              '--seeds', '0', '--out-dir', str(out)], timeout=1800)
+    results = json.loads((out / 'cls' / 'results.json').read_text())
+    methods = ['KD', 'FitNet', 'AT', 'OFD', 'CWD', 'DKD', 'LONDON', 'L2RKD', 'IE-KD', 'ICD',
+               'ICD+KD']
+    assert set(results) == {'teacher', 'student alone/seed0', *(f'{m}/seed0' for m in methods)}
+    assert all(0 <= v <= 100 for v in results.values())
+    table = (out / 'accuracy.md').read_text()
+    for method in methods:
+        row = next(line for line in table.splitlines() if line.startswith(f'| {method} |'))
+        change = results[f'{method}/seed0'] - results['student alone/seed0']
+        assert f'({change:+.2f})' in row, row
+    assert (out / 'accuracy.png').stat().st_size > 1000
+    # a second call finds every run done and only rewrites the report
+    again = run_tool(['tools/benchmark/accuracy.py', '--task', 'cls', '--budget', 'tiny',
+                      '--seeds', '0', '--out-dir', str(out)])
+    assert 'training the teacher' not in again.stdout and '[accuracy] cls: KD' not in again.stdout
+
+
+def test_demo_runs_teacher_student_and_distillation(tmp_path, needs_fashion):
+    work = tmp_path / 'demo'
+    proc = run_tool(['tools/demo.py', '--task', 'det', '--epochs', '1', '--num-train', '16',
+                     '--work-dir', str(work)], timeout=1800)
+    summary = json.loads((work / 'results.json').read_text())
+    assert list(summary['runs']) == ['teacher', 'student alone', 'student + LONDON']
+    assert all(0 <= r['score'] <= 100 for r in summary['runs'].values())
+    assert '| student + LONDON |' in proc.stdout
+    assert (work / 'results.png').stat().st_size > 1000
+    assert (work / 'student_LONDON' / 'epoch_1_student.pth').is_file()

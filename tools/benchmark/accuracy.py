@@ -1,0 +1,301 @@
+"""Does distillation help on real pixels? Every method against the student trained alone.
+
+    python tools/benchmark/accuracy.py [--task cls] [--seeds 0 1 2] [--methods KD LONDON ...]
+        [--out-dir work_dirs/accuracy] [--budget full|tiny]
+
+For each task the teacher is trained once (and IE-KD's teacher auto-encoder once), then the
+student alone and the student with each method, once per seed, all with the same schedule.
+Runs go through MMEngine's Runner in this process; finished runs are kept in
+``OUT_DIR/<task>/results.json``, so an interrupted benchmark continues where it stopped.
+Writes ``OUT_DIR/accuracy.md`` (mean +- standard deviation over seeds, and the change
+against the student alone) and ``OUT_DIR/accuracy.png``.
+
+Tasks:
+  cls  Fashion-MNIST (real images): the demo's ResNet-18-layout teacher (32 base channels)
+       and student (8 base channels), 12k training images, 4k test images.
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+from mmengine.config import Config  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+
+from mmkd.engine import prepare_cfg  # noqa: E402
+
+METHODS = ('KD', 'FitNet', 'AT', 'OFD', 'CWD', 'DKD', 'LONDON', 'L2RKD', 'IE-KD', 'ICD',
+           'ICD+KD')
+
+
+def cls_losses(method: str, ae_ckpt: str = '') -> dict:
+    """The Distiller settings of each method for the Fashion-MNIST pair (student stages of
+    8/16/32/64 channels, teacher 32/64/128/256), from each paper's CIFAR setting."""
+    s_ch, t_ch = [8, 16, 32, 64], [32, 64, 128, 256]
+    stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
+    pre_relu = [f'{s}:pre_relu' for s in stages]
+    ofd = dict(type='OFDLoss', student=pre_relu, teacher=pre_relu, loss_weight=1e-3,
+               teacher_bn=[f'backbone.layer{i}.1.bn2' for i in (1, 2, 3, 4)],
+               level_weights='geometric', connector=dict(
+                   type='ConvBNConnector', in_channels=s_ch, out_channels=t_ch))
+    kd = dict(type='KDLoss', student='head.fc', teacher='head.fc', tau=4.0, loss_weight=0.9)
+    icd = dict(type='ICDLoss', student='neck', teacher='neck', in_channels_s=s_ch[-1],
+               in_channels_t=t_ch[-1], embed_dim=128, inv_weight=0.5, loss_weight=1.0)
+    table = {
+        'KD': dict(losses=dict(kd=kd), student_ce=0.1),  # Hinton: 0.1 CE + 0.9 KD, tau 4
+        'FitNet': dict(losses=dict(fitnet=dict(
+            type='FitNetLoss', student=stages[2], teacher=stages[2], loss_weight=100.0,
+            connector=dict(type='ConvBNConnector', in_channels=s_ch[2],
+                           out_channels=t_ch[2])))),  # middle hint, beta 100 (RepDistiller)
+        'AT': dict(losses=dict(at=dict(type='ATLoss', student=stages, teacher=stages, p=2,
+                                       loss_weight=1000.0))),  # beta 1000 (RepDistiller)
+        'OFD': dict(losses=dict(ofd=ofd)),
+        'CWD': dict(losses=dict(cwd=dict(
+            type='ChannelWiseDivergence', student=stages[3], teacher=stages[3], tau=4.0,
+            loss_weight=3.0, connector=dict(type='ConvBNConnector', in_channels=s_ch[3],
+                                            out_channels=t_ch[3])))),
+        'DKD': dict(losses=dict(dkd=dict(type='DKDLoss', student='head.fc', teacher='head.fc',
+                                         tau=4.0, alpha=1.0, beta=8.0))),
+        'LONDON': dict(losses=dict(ofd=ofd, london=dict(
+            type='LipschitzLoss', student=pre_relu, teacher=pre_relu, connector='ofd',
+            loss_weight=0.8))),
+        'L2RKD': dict(losses=dict(kd=kd), student_ce=0.1,
+                      virtual_samples=dict(mode='patch', alpha=1.0, prob=0.7, grid=4)),
+        'IE-KD': dict(losses=dict(iekd=dict(
+            type='IEKDLoss', student=stages[3], teacher=stages[3], autoencoder_ckpt=ae_ckpt,
+            in_channels=s_ch[3], teacher_channels=t_ch[3], factor_channels=32,
+            split='natural', distance='factor_transfer', w_inh=1.0, w_exp=1.0))),
+        'ICD': dict(losses=dict(icd=icd)),
+        'ICD+KD': dict(losses=dict(icd=icd, kd=dict(kd, loss_weight=1.0))),
+    }
+    return table[method]
+
+
+TASKS = {
+    'cls': dict(
+        teacher='configs/demo/fashion_mnist_teacher.py',
+        student='configs/demo/fashion_mnist_student.py',
+        metric='accuracy/top1', scale=1.0, label='top-1 (%)',
+        losses=cls_losses, ae_tap='backbone.layer4', ae_channels=256,
+        budget=dict(full=dict(train=12000, test=4000, teacher_epochs=2, epochs=1),
+                    tiny=dict(train=64, test=32, teacher_epochs=1, epochs=1))),
+}
+
+
+def data_options(task: str, budget: dict, data_root: str) -> dict:
+    if task == 'cls':
+        return {'train_dataloader.dataset.data_root': data_root,
+                'train_dataloader.dataset.indices': budget['train'],
+                'val_dataloader.dataset.data_root': data_root,
+                'val_dataloader.dataset.indices': budget['test'],
+                'test_dataloader.dataset.data_root': data_root,
+                'test_dataloader.dataset.indices': budget['test']}
+    raise KeyError(task)
+
+
+def prepare_data(task: str, out_dir: str) -> str:
+    if task == 'cls':
+        import importlib.util
+        path = osp.join(REPO, 'tools/dataset_converters/prepare_fashion_mnist.py')
+        spec = importlib.util.spec_from_file_location('prepare_fashion_mnist', path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        root = osp.join(out_dir, 'fashion_mnist')
+        module.prepare(root)
+        return root + '/'
+    raise KeyError(task)
+
+
+def run(cfg: Config, work_dir: str, name: str, epochs: int, seed: int, save: bool) -> dict:
+    """Train ``cfg`` for ``epochs`` and return its validation metrics."""
+    cfg = copy.deepcopy(cfg)
+    cfg.work_dir = work_dir
+    cfg.experiment_name = f'{name}_{seed}_{time.time_ns()}'
+    cfg.randomness = dict(seed=seed)
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
+                         val_interval=epochs + 1)  # validate once, after training
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=epochs if save else -1,
+                                        save_last=save, max_keep_ckpts=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=epochs,
+                                eta_min=0.0, convert_to_iter_based=True)]
+    cfg.log_level = 'WARNING'
+    prepare_cfg(cfg, 'none')
+    runner = RUNNERS.build(cfg)
+    runner.train()
+    return runner.val() if cfg.get('val_dataloader') else {}
+
+
+def base_cfg(path: str, options: dict) -> Config:
+    cfg = Config.fromfile(osp.join(REPO, path))
+    cfg.merge_from_dict(options)
+    cfg.setdefault('runner_type', 'mmkd.Runner')
+    return cfg
+
+
+def distill_cfg(spec: dict, method: str, setting: dict, options: dict, teacher_ckpt: str
+                ) -> Config:
+    cfg = base_cfg(spec['student'], options)
+    cfg.custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+    student = dict(cfg_path=osp.join(REPO, spec['student']))
+    if 'student_ce' in setting:
+        student['head'] = dict(loss=dict(loss_weight=setting['student_ce']))
+    model = dict(type='mmkd.Distiller', student=student,
+                 teacher=osp.join(REPO, spec['teacher']), teacher_ckpt=teacher_ckpt,
+                 losses=setting['losses'])
+    if 'virtual_samples' in setting:
+        model['virtual_samples'] = setting['virtual_samples']
+    cfg.model = model
+    return cfg
+
+
+def autoencoder_cfg(spec: dict, options: dict, teacher_ckpt: str) -> Config:
+    """IE-KD stage 1: the teacher's auto-encoder, on the same training images."""
+    cfg = base_cfg(spec['student'], options)
+    cfg.custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+    cfg.model = dict(type='mmkd.TeacherAutoEncoder', teacher=osp.join(REPO, spec['teacher']),
+                     teacher_ckpt=teacher_ckpt, tap=spec['ae_tap'], recon='l1',
+                     autoencoder=dict(in_channels=spec['ae_channels'], factor_channels=32))
+    cfg.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
+                                            weight_decay=5e-4))
+    for key in ('val_dataloader', 'val_evaluator', 'val_cfg', 'test_dataloader',
+                'test_evaluator', 'test_cfg'):
+        cfg[key] = None
+    return cfg
+
+
+def run_task(task: str, args) -> dict:
+    spec = TASKS[task]
+    budget = spec['budget'][args.budget]
+    out = osp.join(args.out_dir, task)
+    os.makedirs(out, exist_ok=True)
+    results_file = osp.join(out, 'results.json')
+    results = json.load(open(results_file)) if osp.isfile(results_file) else {}
+    options = data_options(task, budget, prepare_data(task, args.out_dir))
+
+    def record(key, metrics):
+        results[key] = metrics[spec['metric']] * spec['scale']
+        with open(results_file, 'w') as f:
+            json.dump(results, f, indent=1)
+        print_log(f'[accuracy] {task} {key}: {results[key]:.2f}', logger='current')
+
+    teacher_dir = osp.join(out, 'teacher')
+    teacher_ckpt = osp.join(teacher_dir, f'epoch_{budget["teacher_epochs"]}.pth')
+    if 'teacher' not in results or not osp.isfile(teacher_ckpt):
+        print(f'[accuracy] {task}: training the teacher', flush=True)
+        record('teacher', run(base_cfg(spec['teacher'], options), teacher_dir, 'teacher',
+                              budget['teacher_epochs'], 0, save=True))
+    ae_ckpt = osp.join(out, 'teacher_ae', f'epoch_{budget["epochs"]}.pth')
+    if 'IE-KD' in args.methods and not osp.isfile(ae_ckpt):
+        print(f'[accuracy] {task}: IE-KD stage 1 (teacher auto-encoder)', flush=True)
+        run(autoencoder_cfg(spec, options, teacher_ckpt), osp.join(out, 'teacher_ae'),
+            'teacher_ae', budget['epochs'], 0, save=True)
+    runs = [('student alone', None)] + [(m, m) for m in args.methods]
+    for seed in args.seeds:
+        for name, method in runs:
+            key = f'{name}/seed{seed}'
+            if key in results:
+                continue
+            print(f'[accuracy] {task}: {name}, seed {seed}', flush=True)
+            start = time.time()
+            cfg = base_cfg(spec['student'], options) if method is None else distill_cfg(
+                spec, method, spec['losses'](method, ae_ckpt), options, teacher_ckpt)
+            record(key, run(cfg, osp.join(out, 'runs', name.replace('+', '_'), str(seed)),
+                            name, budget['epochs'], seed, save=False))
+            print(f'[accuracy] {task}: {name}, seed {seed}: {results[key]:.2f} '
+                  f'({time.time() - start:.0f} s)', flush=True)
+    return results
+
+
+def summarize(task: str, results: dict, methods, seeds) -> dict:
+    """``{name: (mean, std, n)}`` over the seeds that finished."""
+    summary = {'teacher': (results.get('teacher'), 0.0, 1)}
+    for name in ['student alone', *methods]:
+        values = [results[f'{name}/seed{s}'] for s in seeds if f'{name}/seed{s}' in results]
+        if values:
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            summary[name] = (statistics.mean(values), std, len(values))
+    return summary
+
+
+def write_report(summaries: dict, args) -> None:
+    lines = ['| method | ' + ' | '.join(f'{t}: {TASKS[t]["label"]}' for t in summaries) + ' |',
+             '|---|' + '---|' * len(summaries)]
+    names = ['teacher', 'student alone', *args.methods]
+    for name in names:
+        cells = []
+        for task, summary in summaries.items():
+            if name not in summary or summary[name][0] is None:
+                cells.append('-')
+                continue
+            mean, std, n = summary[name]
+            cell = f'{mean:.2f}' if name == 'teacher' else f'{mean:.2f} ± {std:.2f}'
+            alone = summary.get('student alone')
+            if name not in ('teacher', 'student alone') and alone:
+                cell += f' ({mean - alone[0]:+.2f})'
+            cells.append(cell)
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    seeds = ', '.join(str(s) for s in args.seeds)
+    text = '\n'.join(lines) + f'\n\nMean ± standard deviation over seeds {seeds}; in ' \
+        'brackets, the change against the student alone.\n'
+    with open(osp.join(args.out_dir, 'accuracy.md'), 'w') as f:
+        f.write(text)
+    print('\n' + text)
+    plot(summaries, names, osp.join(args.out_dir, 'accuracy.png'))
+
+
+def plot(summaries: dict, names, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(summaries), figsize=(7 * len(summaries), 3.8),
+                             squeeze=False)
+    for ax, (task, summary) in zip(axes[0], summaries.items()):
+        shown = [n for n in names if n in summary and summary[n][0] is not None]
+        means = [summary[n][0] for n in shown]
+        stds = [summary[n][1] for n in shown]
+        colors = ['#555555', '#9ecae1'] + ['#3182bd'] * (len(shown) - 2)
+        ax.bar(shown, means, yerr=stds, capsize=3, color=colors)
+        alone = summary.get('student alone')
+        if alone:
+            ax.axhline(alone[0], color='#9ecae1', linestyle='--', linewidth=1)
+        ax.set_ylim(max(0, min(means) - 5), min(100, max(means) + 3))
+        ax.set_ylabel(TASKS[task]['label'])
+        ax.set_title(f'{task}: mean ± std over seeds')
+        ax.tick_params(axis='x', rotation=60)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--task', choices=[*TASKS, 'all'], default='all')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    parser.add_argument('--budget', choices=['full', 'tiny'], default='full',
+                        help='tiny: a few images, for checking that everything runs')
+    parser.add_argument('--out-dir', default='work_dirs/accuracy')
+    args = parser.parse_args()
+    tasks = list(TASKS) if args.task == 'all' else [args.task]
+    summaries = {}
+    for task in tasks:
+        results = run_task(task, args)
+        summaries[task] = summarize(task, results, args.methods, args.seeds)
+    # tasks run earlier (e.g. one --task at a time) join the report
+    for task in TASKS:
+        file = osp.join(args.out_dir, task, 'results.json')
+        if task not in summaries and osp.isfile(file):
+            with open(file) as f:
+                summaries[task] = summarize(task, json.load(f), args.methods, args.seeds)
+    write_report(summaries, args)
+
+
+if __name__ == '__main__':
+    main()
