@@ -6,12 +6,10 @@ import os
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 from mmkd.datasets.offline import (classification_options, detection_options, dotted,
-                                   segmentation_options, task_of, voc_devkit)
-from mmkd.models.model_config import load_model_cfg
-from mmkd.registry import MODELS
+                                   save_random_weights, segmentation_options, task_of,
+                                   voc_devkit)
 
 
 def scalars(work_dir):
@@ -37,16 +35,8 @@ def weights(path):
 
 
 def save_model_weights(spec, path, seed=0):
-    """Build the model a distiller entry describes and save its (random) weights.
-
-    ``init_weights`` is not called: pretrained inits cannot be downloaded here.
-    """
-    cfg, scope = load_model_cfg(spec, 'model')
-    torch.manual_seed(seed)
-    with DefaultScope.overwrite_default_scope(scope or 'mmdet'):
-        model = MODELS.build(cfg)
-    torch.save({'state_dict': model.state_dict()}, path)
-    return model.state_dict()
+    """Build the model a distiller entry describes and save its (random) weights."""
+    return save_random_weights(spec, str(path), seed)
 
 
 def use_data(cfg: Config, data_cfg_path: str, data_root: str) -> None:

@@ -42,3 +42,11 @@ def test_check_dataset_names_the_missing_file(tmp_path, fashion_voc):
                    check=False)
     assert bad.returncode == 1
     assert f'train_dataloader: dataset folder not found: {missing}' in bad.stdout
+
+
+def test_unpacking_fashion_mnist_names_the_missing_archive(tmp_path):
+    from mmkd.datasets import unpack_fashion_mnist
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match=f'{empty}/train-images-idx3-ubyte.gz not found'):
+        unpack_fashion_mnist(str(tmp_path / 'out'), str(empty))

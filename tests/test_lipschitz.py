@@ -123,3 +123,12 @@ def test_finite_on_zero_and_huge_features():
     zeros = [torch.zeros_like(f).requires_grad_() for f in stages(0)]
     LipschitzLoss()(zeros, stages(1)).backward()
     assert all(torch.isfinite(z.grad).all() for z in zeros)
+
+
+def test_transmitting_matrices_beyond_fp32_squares_do_not_overflow():
+    # entries of 1e25: tm tm^T would be 1e50+, past fp32's 3e38
+    torch.manual_seed(3)
+    tm = torch.randn(3, 20, 30)
+    sigma = spectral_norm(tm * 1e25, iters=60)
+    assert torch.isfinite(sigma).all()
+    assert torch.allclose(sigma / 1e25, exact(tm), rtol=1e-3)

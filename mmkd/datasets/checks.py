@@ -3,8 +3,7 @@ import os.path as osp
 import xml.etree.ElementTree as ET
 from typing import Optional
 
-IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
-             't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
+from .fashion_mnist import IDX_FILES
 
 
 def _read_ids(path: str) -> list:

@@ -1,6 +1,8 @@
 """Read the Fashion-MNIST IDX files installed by ``apt-get install dataset-fashion-mnist``."""
 import gzip
+import os
 import os.path as osp
+import shutil
 import zlib
 from typing import Tuple
 
@@ -10,6 +12,8 @@ FASHION_ROOT = '/usr/share/datasets/fashion-mnist'
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
                    'Sneaker', 'Bag', 'Ankle boot')
 
+IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
+             't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')  # the layout mmpretrain reads
 _IMAGES_MAGIC = 2051  # 0x00000803: uint8, 3 dimensions
 _LABELS_MAGIC = 2049  # 0x00000801: uint8, 1 dimension
 
@@ -56,3 +60,20 @@ def load_fashion_mnist(root: str = FASHION_ROOT,
     if labels.max(initial=0) >= len(FASHION_CLASSES):
         raise ValueError(f'{lbl_file} has labels up to {labels.max()}, expected < 10')
     return images, labels
+
+
+def unpack_fashion_mnist(out_dir: str, src: str = FASHION_ROOT) -> str:
+    """Write the four uncompressed IDX files mmpretrain's ``FashionMNIST`` reads to
+    ``out_dir`` (files already there are kept); returns ``out_dir`` with a trailing slash."""
+    os.makedirs(out_dir, exist_ok=True)
+    for name in IDX_FILES:
+        dst = osp.join(out_dir, name)
+        if osp.isfile(dst):
+            continue
+        gz = osp.join(src, name + '.gz')
+        if not osp.isfile(gz):
+            raise FileNotFoundError(f'{gz} not found: apt-get install dataset-fashion-mnist')
+        with gzip.open(gz, 'rb') as fin, open(dst + '.tmp', 'wb') as fout:
+            shutil.copyfileobj(fin, fout)
+        os.replace(dst + '.tmp', dst)
+    return out_dir.rstrip('/') + '/'

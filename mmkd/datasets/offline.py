@@ -11,7 +11,11 @@ import os
 import os.path as osp
 from typing import Tuple
 
+import torch
+from mmengine.registry import DefaultScope
+
 from mmkd.models.model_config import load_model_cfg
+from mmkd.registry import MODELS
 from .compose_voc import fashion_det_metainfo, fashion_seg_metainfo
 
 TASKS = {'mmdet': 'det', 'mmseg': 'seg', 'mmpretrain': 'cls'}
@@ -24,6 +28,18 @@ def task_of(cfg) -> str:
     if scope not in TASKS:
         raise ValueError(f'cannot tell the task of a config whose teacher scope is {scope!r}')
     return TASKS[scope]
+
+
+def save_random_weights(spec, path: str, seed: int = 0) -> dict:
+    """Build the model a student/teacher entry describes, seeded, and save its weights
+    (``init_weights`` is not called: pretrained inits cannot be downloaded offline).
+    Returns the state dict."""
+    cfg, scope = load_model_cfg(spec, 'model')
+    torch.manual_seed(seed)
+    with DefaultScope.overwrite_default_scope(scope or 'mmdet'):
+        state = MODELS.build(cfg).state_dict()
+    torch.save({'state_dict': state}, path)
+    return state
 
 
 def voc_devkit(voc_root: str, out_dir: str) -> str:

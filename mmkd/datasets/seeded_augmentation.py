@@ -40,7 +40,7 @@ class SeededAugmentation:
         try:
             random.seed(stream)
             np.random.seed(stream % 2 ** 32)
-            torch.manual_seed(stream)
+            torch.default_generator.manual_seed(stream)  # CPU only: CUDA streams untouched
             data = self.dataset[idx]
         finally:
             random.setstate(states[0])

@@ -29,6 +29,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 
+from mmkd.datasets import unpack_fashion_mnist  # noqa: E402
 from mmkd.engine import prepare_cfg  # noqa: E402
 
 METHODS = ('KD', 'FitNet', 'AT', 'OFD', 'CWD', 'DKD', 'LONDON', 'L2RKD', 'IE-KD', 'ICD',
@@ -102,14 +103,7 @@ def data_options(task: str, budget: dict, data_root: str) -> dict:
 
 def prepare_data(task: str, out_dir: str) -> str:
     if task == 'cls':
-        import importlib.util
-        path = osp.join(REPO, 'tools/dataset_converters/prepare_fashion_mnist.py')
-        spec = importlib.util.spec_from_file_location('prepare_fashion_mnist', path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        root = osp.join(out_dir, 'fashion_mnist')
-        module.prepare(root)
-        return root + '/'
+        return unpack_fashion_mnist(osp.join(out_dir, 'fashion_mnist'))
     raise KeyError(task)
 
 
@@ -177,7 +171,10 @@ def run_task(task: str, args) -> dict:
     out = osp.join(args.out_dir, task)
     os.makedirs(out, exist_ok=True)
     results_file = osp.join(out, 'results.json')
-    results = json.load(open(results_file)) if osp.isfile(results_file) else {}
+    results = {}
+    if osp.isfile(results_file):
+        with open(results_file) as f:
+            results = json.load(f)
     options = data_options(task, budget, prepare_data(task, args.out_dir))
 
     def record(key, metrics):

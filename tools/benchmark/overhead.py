@@ -16,7 +16,7 @@ config's own dataloader.
 """
 import argparse
 import copy
-import importlib.util
+import hashlib
 import json
 import os
 import os.path as osp
@@ -34,17 +34,14 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmkd  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmkd.datasets import make_fashion_voc  # noqa: E402
+from mmkd.datasets import make_fashion_voc, unpack_fashion_mnist  # noqa: E402
 from mmkd.datasets.offline import (classification_options, detection_options,  # noqa: E402
-                                   dotted, segmentation_options, task_of, voc_devkit)
-from mmkd.models.model_config import load_model_cfg  # noqa: E402
-from mmkd.registry import MODELS  # noqa: E402
+                                   dotted, save_random_weights, segmentation_options,
+                                   task_of, voc_devkit)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FASHION_ROOT = '/usr/share/datasets/fashion-mnist'
 
 # The configs issue #6 names, at reduced sizes for a 2-core CPU.
 CPU_SUITE = [
@@ -86,14 +83,6 @@ def parse_args():
 
 
 # -- setup -------------------------------------------------------------------------------
-def prepare_mnist(out_dir: str) -> None:
-    path = osp.join(REPO, 'tools/dataset_converters/prepare_fashion_mnist.py')
-    spec = importlib.util.spec_from_file_location('prepare_fashion_mnist', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.prepare(out_dir, FASHION_ROOT)
-
-
 def offline_cfg(cfg, size: int, batch_size: int, data_dir: str):
     """Point ``cfg`` at the offline data; save a random teacher. Returns the config."""
     task = task_of(cfg)
@@ -111,17 +100,14 @@ def offline_cfg(cfg, size: int, batch_size: int, data_dir: str):
                              seed=0)
         options, teacher = segmentation_options(cfg, voc, size, batch_size)
     else:
-        mnist = osp.join(data_dir, 'fashion_mnist')
-        prepare_mnist(mnist)
+        mnist = unpack_fashion_mnist(osp.join(data_dir, 'fashion_mnist'))
         options, teacher = classification_options(cfg, mnist, batch_size,
                                                    indices=batch_size * 40)
     cfg.merge_from_dict(dotted(options))
-    ckpt = osp.join(data_dir, f'teacher_{abs(hash(json.dumps(teacher, default=str)))}.pth')
+    key = hashlib.sha1(json.dumps(teacher, sort_keys=True, default=str).encode()).hexdigest()
+    ckpt = osp.join(data_dir, f'teacher_{key[:12]}.pth')  # one per teacher architecture
     if not osp.isfile(ckpt):
-        model_cfg, scope = load_model_cfg(teacher, 'teacher')
-        with DefaultScope.overwrite_default_scope(scope or 'mmkd'):
-            model = MODELS.build(model_cfg)
-        torch.save({'state_dict': model.state_dict()}, ckpt)
+        save_random_weights(teacher, ckpt)
     cfg.model.teacher_ckpt = ckpt
     return cfg
 
@@ -264,7 +250,7 @@ def time_phases(phases, batches, prepared, terms, warmup, device, autocast=None)
             sync(device)
             if i >= warmup:
                 times[name].append(time.perf_counter() - start)
-    return {k: statistics.median(v) for k, v in times.items()}, times
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def peak_transient(op, device) -> int:
@@ -343,7 +329,7 @@ def run_config(config, args, size, batch_size, options=None, autocast=None):
     phases = Phases(model, dw, sw)
     prepared = [phases.teacher_inputs(b) for b in batches]
     terms = [] if args.no_term_costs else list(model.entries)
-    medians, _ = time_phases(phases, batches, prepared, terms, args.warmup, device, autocast)
+    medians = time_phases(phases, batches, prepared, terms, args.warmup, device, autocast)
     memory = measure_memory(phases, batches[0], prepared[0], device)
     a, b, c, d = (medians[k] for k in ('a_distill_step', 'b_teacher_truncated',
                                        'c_student_step', 'd_teacher_loss_mode'))

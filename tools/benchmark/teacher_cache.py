@@ -17,16 +17,14 @@ import os.path as osp
 import subprocess
 import sys
 
-import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 from mmengine.config import Config  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
 
-from mmkd.datasets.offline import classification_options, dotted  # noqa: E402
-from mmkd.models.model_config import load_model_cfg  # noqa: E402
-from mmkd.registry import MODELS  # noqa: E402
+from mmkd.datasets import unpack_fashion_mnist  # noqa: E402
+from mmkd.datasets.offline import (classification_options, dotted,  # noqa: E402
+                                   save_random_weights)
 
 
 def parse_args():
@@ -66,19 +64,14 @@ def epoch_seconds(rows, iters_per_epoch):
 def main():
     args = parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
-    mnist = osp.join(args.out_dir, 'fashion_mnist')
-    subprocess.run([sys.executable, osp.join(REPO, 'tools/dataset_converters/'
-                                             'prepare_fashion_mnist.py'), mnist], check=True)
+    mnist = unpack_fashion_mnist(osp.join(args.out_dir, 'fashion_mnist'))
     config = osp.join(REPO, args.config)
     cfg = Config.fromfile(config)
     options, teacher = classification_options(cfg, mnist, args.batch_size,
                                               indices=args.samples)
     ckpt = osp.join(args.out_dir, 'teacher.pth')
     if not osp.isfile(ckpt):  # timing and equality do not need a trained teacher
-        model_cfg, scope = load_model_cfg(teacher, 'teacher')
-        torch.manual_seed(1)
-        with DefaultScope.overwrite_default_scope(scope or 'mmpretrain'):
-            torch.save({'state_dict': MODELS.build(model_cfg).state_dict()}, ckpt)
+        save_random_weights(teacher, ckpt, seed=1)
     dataset = dict(cfg.train_dataloader.dataset.to_dict(),
                    **options['train_dataloader']['dataset'])  # the config's pipeline kept
     options['train_dataloader']['dataset'] = dict(

@@ -54,6 +54,15 @@ def spectral_norm(tm: Tensor, iters: int = 10, init: str = 'rand',
     ``mode='fast'`` iterates without gradient, then takes one differentiable step,
     ``sigma = ||tm^T v||`` with the converged unit vector ``v``. Batched over samples.
     """
+    # sigma(tm) = a * sigma(tm / a): iterate on entries <= 1 so that tm tm^T cannot overflow
+    # (a deep teacher's features can reach 1e10 and more); the same function for autograd.
+    scale = tm.detach().abs().amax(dim=(1, 2), keepdim=True)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    tm = tm / scale
+    return _power_iteration(tm, iters, init, mode) * scale.view(-1)
+
+
+def _power_iteration(tm: Tensor, iters: int, init: str, mode: str) -> Tensor:
     shape = (tm.shape[0], tm.shape[1], 1)
     v = torch.rand(shape, dtype=tm.dtype, device=tm.device) if init == 'rand' else \
         torch.ones(shape, dtype=tm.dtype, device=tm.device)
