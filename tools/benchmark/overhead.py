@@ -126,6 +126,11 @@ def build(cfg, work_dir: str):
     model.train()
     distill_wrapper = runner.build_optim_wrapper(copy.deepcopy(cfg.optim_wrapper))
     student_wrapper = build_optim_wrapper(model.student, copy.deepcopy(cfg.optim_wrapper))
+    # Cost, not learning: every step still computes the whole update, but at lr 0 the many
+    # timed steps from a random teacher cannot drive the student to non-finite losses.
+    for wrapper in (distill_wrapper, student_wrapper):
+        for group in wrapper.optimizer.param_groups:
+            group['lr'] = 0.0
     return model, distill_wrapper, student_wrapper, runner.build_dataloader(
         cfg.train_dataloader)
 
@@ -321,8 +326,8 @@ def run_config(config, args, size, batch_size, options=None, autocast=None):
     if not args.real_data:
         cfg = offline_cfg(cfg, size, batch_size, data_dir)
     torch.manual_seed(0)
-    work_dir = tempfile.mkdtemp(prefix=f'overhead_{name}_')
-    model, dw, sw, loader = build(cfg, work_dir)
+    with tempfile.TemporaryDirectory(prefix=f'overhead_{name}_') as work_dir:
+        model, dw, sw, loader = build(cfg, work_dir)
     device = next(model.student.parameters()).device
     count = args.warmup + args.iters
     batches = take_batches(loader, count)
