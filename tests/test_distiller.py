@@ -204,3 +204,24 @@ def test_student_init_checkpoint_that_does_not_fit_is_an_error(tmp_path, teacher
     with pytest.raises(ValueError, match=r'student checkpoint .*teacher.pth does not fit the '
                                          r'student model: 0 missing keys.*shape mismatches'):
         model.init_weights()
+
+
+def test_taps_on_frozen_student_stages_are_reported(teacher_ckpt, monkeypatch):
+    from mmkd.models import distiller
+    said = []
+    monkeypatch.setattr(distiller, 'print_log', lambda msg, **kw: said.append((msg, kw)))
+    student = classifier(8)
+    student['backbone'] = dict(student['backbone'], frozen_stages=2)  # stem, layer1, layer2
+    fitnet = dict(type='FitNetLoss', connector=dict(type='ConvBNConnector', in_channels=8,
+                                                    out_channels=16))
+    build(teacher_ckpt, dict(low=dict(fitnet, student='backbone.layer1',
+                                      teacher='backbone.layer1'),
+                             high=dict(fitnet, student='backbone.layer3',
+                                       teacher='backbone.layer3',
+                                       connector=dict(type='ConvBNConnector', in_channels=32,
+                                                      out_channels=64))), student=student)
+    assert len(said) == 1
+    assert "['backbone.layer1']" in said[0][0] and 'frozen' in said[0][0]
+    said.clear()
+    build(teacher_ckpt, KD)  # nothing frozen: nothing said
+    assert said == []

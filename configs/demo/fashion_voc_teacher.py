@@ -4,7 +4,10 @@ _base_ = ['mmdet::_base_/models/faster-rcnn_r50_fpn.py',
           '../_base_/datasets/fashion_voc_det.py', 'mmdet::_base_/default_runtime.py']
 width = 32
 model = dict(
-    backbone=dict(depth=18, base_channels=width, init_cfg=None),
+    # from scratch: every stage trains and BN keeps statistics (mmdet's base freezes the
+    # stem and stage 1 and fixes BN statistics, as suits an ImageNet-pretrained backbone)
+    backbone=dict(depth=18, base_channels=width, init_cfg=None, frozen_stages=-1,
+                  norm_eval=False),
     neck=dict(in_channels=[width, 2 * width, 4 * width, 8 * width], out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64,
                   anchor_generator=dict(scales=[6], strides=[4, 8, 16, 32, 64])),

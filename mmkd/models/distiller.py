@@ -1,12 +1,13 @@
 """The model the runner trains: a student, a frozen teacher and distillation losses."""
 import copy
+import logging
 from collections import OrderedDict
 from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.distributed as dist
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from torch import Tensor, nn
@@ -14,7 +15,7 @@ from torch import Tensor, nn
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_weights_strict
 from .model_config import load_model_cfg
-from .taps import TeacherDone, Taps, as_levels
+from .taps import TeacherDone, Taps, as_levels, parse_tap
 from .teacher_cache import TeacherCache
 from .virtual_samples import SegmentMixer
 
@@ -49,6 +50,17 @@ def _tap_list(entries: dict, role: str) -> List[str]:
     for entry in entries.values():
         taps += [entry[role]] if isinstance(entry[role], str) else list(entry[role])
     return taps
+
+
+def _frozen_taps(student: nn.Module, taps: Sequence[str]) -> List[str]:
+    """Student taps on modules whose parameters all have ``requires_grad=False`` (e.g. the
+    stages an mmdet backbone's ``frozen_stages`` freezes): their terms cannot train them."""
+    frozen = []
+    for tap in dict.fromkeys(taps):
+        params = list(student.get_submodule(parse_tap(tap)[0]).parameters())
+        if params and not any(p.requires_grad for p in params):
+            frozen.append(tap)
+    return frozen
 
 
 def _read(taps: Taps, spec: Union[str, Sequence[str]]):
@@ -202,6 +214,12 @@ class Distiller(BaseModel):
                                       level_weights=spec.get('level_weights'))
             self.distill_losses[name].bind_teacher(self.teacher)
         self.student_taps = Taps(self.student, _tap_list(self.entries, 'student'), 'student')
+        frozen = _frozen_taps(self.student, _tap_list(self.entries, 'student'))
+        if frozen:
+            print_log(f'Distiller: the student taps {frozen} are on frozen modules (no '
+                      f'parameter there requires grad, e.g. the backbone\'s frozen_stages): '
+                      f'distillation through them trains connectors only, not the student',
+                      logger='current', level=logging.WARNING)
         self.teacher_taps = Taps(self.teacher, _tap_list(self.entries, 'teacher'), 'teacher',
                                  stop_when_done=True)
         # Multipliers set by the weight-schedule hook; distillation on/off by the stop hook.

@@ -10,9 +10,15 @@ Runs go through MMEngine's Runner in this process; finished runs are kept in
 Writes ``OUT_DIR/accuracy.md`` (mean +- standard deviation over seeds, and the change
 against the student alone) and ``OUT_DIR/accuracy.png``.
 
-Tasks:
-  cls  Fashion-MNIST (real images): the demo's ResNet-18-layout teacher (32 base channels)
-       and student (8 base channels), 12k training images, 4k test images.
+Tasks (all real Fashion-MNIST pixels, made offline):
+  cls  classification: the demo's ResNet-18-layout teacher (32 base channels) and student
+       (8 base channels), 12k training images, 4k test images.
+  det  detection on the composed VOC set: the detection demo's Faster R-CNN pair
+       (configs/demo/fashion_voc_{teacher,student}.py), mAP@0.5 on its test split.
+  seg  segmentation on the same composed set: DeepLabV3 on ResNet-18 layouts of 32 and 8
+       base channels (configs/demo/fashion_voc_seg_{teacher,student}.py), mIoU.
+A method with no form for a task (DKD needs a label per sample: detection RoIs and
+pixels are not given one here) is left out of that task and shown as "n/a".
 """
 import argparse
 import copy
@@ -29,7 +35,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 
-from mmkd.datasets import unpack_fashion_mnist  # noqa: E402
+from mmkd.datasets import make_fashion_voc, unpack_fashion_mnist  # noqa: E402
 from mmkd.engine import prepare_cfg  # noqa: E402
 
 METHODS = ('KD', 'FitNet', 'AT', 'OFD', 'CWD', 'DKD', 'LONDON', 'L2RKD', 'IE-KD', 'ICD',
@@ -76,38 +82,135 @@ def cls_losses(method: str, ae_ckpt: str = '') -> dict:
         'ICD': dict(losses=dict(icd=icd)),
         'ICD+KD': dict(losses=dict(icd=icd, kd=dict(kd, loss_weight=1.0))),
     }
-    return table[method]
+    return table.get(method)
+
+
+def det_losses(method: str, ae_ckpt: str = '') -> dict:
+    """Each method on the detection demo pair (backbone stages 4-32 vs 32-256 channels, FPN
+    16 vs 64), with the settings of mmkd's Faster R-CNN configs (configs/<method>/)."""
+    s_ch, t_ch = [4, 8, 16, 32], [32, 64, 128, 256]
+    stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
+    pre_relu = [f'{s}:pre_relu' for s in stages]
+    neck = dict(type='ConvBNConnector', in_channels=16, out_channels=64)  # shared by levels
+    ofd = dict(type='OFDLoss', student=pre_relu, teacher=pre_relu, loss_weight=1e-5,
+               teacher_bn=[f'{s}.1.bn2' for s in stages], level_weights='geometric',
+               connector=dict(type='ConvBNConnector', in_channels=s_ch, out_channels=t_ch))
+    roi_kd = dict(type='RoIKDLoss', tau=1.0, loss_weight=1.0, teacher='neck',
+                  student=['roi_head.bbox_head.fc_cls', 'roi_head.bbox_roi_extractor:input1'])
+    fitnet = dict(type='FitNetLoss', student='neck', teacher='neck', connector=neck)
+    icd = dict(type='ICDLoss', student=stages[3], teacher=stages[3], in_channels_s=s_ch[3],
+               in_channels_t=t_ch[3], embed_dim=128, inv_weight=0.5, loss_weight=1.0)
+    table = {
+        'KD': dict(losses=dict(roi_kd=roi_kd)),  # soft targets on the student's RoIs
+        'FitNet': dict(losses=dict(fitnet=fitnet)),
+        'AT': dict(losses=dict(at=dict(type='ATLoss', student=stages, teacher=stages, p=2,
+                                       loss_weight=1000.0))),
+        'OFD': dict(losses=dict(ofd=ofd)),
+        'CWD': dict(losses=dict(cwd=dict(type='ChannelWiseDivergence', student='neck',
+                                         teacher='neck', tau=1.0, loss_weight=10.0,
+                                         connector=neck))),
+        'LONDON': dict(losses=dict(ofd=ofd, london=dict(
+            type='LipschitzLoss', student=pre_relu, teacher=pre_relu, connector='ofd',
+            loss_weight=0.8))),
+        'L2RKD': dict(losses=dict(fitnet=fitnet),
+                      virtual_samples=dict(mode='mixup', alpha=1.0, prob=0.5)),
+        'IE-KD': dict(losses=dict(iekd=dict(
+            type='IEKDLoss', student=stages[3], teacher=stages[3], autoencoder_ckpt=ae_ckpt,
+            in_channels=s_ch[3], teacher_channels=t_ch[3], factor_channels=32,
+            split='natural', distance='factor_transfer', w_inh=1.0, w_exp=1.0))),
+        'ICD': dict(losses=dict(icd=icd)),
+        'ICD+KD': dict(losses=dict(icd=icd, roi_kd=roi_kd)),
+    }
+    return table.get(method)
+
+
+def seg_losses(method: str, ae_ckpt: str = '') -> dict:
+    """Each method on the segmentation demo pair (backbone stages 8-64 vs 32-256 channels,
+    DeepLabV3 heads), with the settings of mmkd's DeepLabV3 configs (configs/<method>/)."""
+    s_ch, t_ch = [8, 16, 32, 64], [32, 64, 128, 256]
+    stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
+    pre_relu = [f'{s}:pre_relu' for s in stages]
+    logits = 'decode_head.conv_seg'
+    ofd = dict(type='OFDLoss', student=pre_relu, teacher=pre_relu, loss_weight=1e-5,
+               teacher_bn=[f'{s}.1.bn2' for s in stages], level_weights='geometric',
+               connector=dict(type='ConvBNConnector', in_channels=s_ch, out_channels=t_ch))
+    kd = dict(type='KDLoss', student=logits, teacher=logits, tau=4.0, loss_weight=1.0)
+    icd = dict(type='ICDLoss', student=stages[3], teacher=stages[3], in_channels_s=s_ch[3],
+               in_channels_t=t_ch[3], embed_dim=128, inv_weight=0.5, loss_weight=1.0)
+    table = {
+        'KD': dict(losses=dict(kd=kd)),  # per pixel
+        'FitNet': dict(losses=dict(fitnet=dict(
+            type='FitNetLoss', student=stages[3], teacher=stages[3], connector=dict(
+                type='ConvBNConnector', in_channels=s_ch[3], out_channels=t_ch[3])))),
+        'AT': dict(losses=dict(at=dict(type='ATLoss', student=stages, teacher=stages, p=2,
+                                       loss_weight=1000.0))),
+        'OFD': dict(losses=dict(ofd=ofd)),
+        'CWD': dict(losses=dict(cwd=dict(type='ChannelWiseDivergence', student=logits,
+                                         teacher=logits, tau=1.0, loss_weight=3.0))),
+        'LONDON': dict(losses=dict(ofd=ofd, london=dict(
+            type='LipschitzLoss', student=pre_relu, teacher=pre_relu, connector='ofd',
+            loss_weight=0.8))),
+        'L2RKD': dict(losses=dict(kd=kd),
+                      virtual_samples=dict(mode='patch', alpha=1.0, prob=0.5, grid=4)),
+        'IE-KD': dict(losses=dict(iekd=dict(
+            type='IEKDLoss', student=stages[3], teacher=stages[3], autoencoder_ckpt=ae_ckpt,
+            in_channels=s_ch[3], teacher_channels=t_ch[3], factor_channels=32,
+            split='natural', distance='factor_transfer', w_inh=1.0, w_exp=1.0))),
+        'ICD': dict(losses=dict(icd=icd)),
+        'ICD+KD': dict(losses=dict(icd=icd, kd=kd)),
+    }
+    return table.get(method)
 
 
 TASKS = {
     'cls': dict(
         teacher='configs/demo/fashion_mnist_teacher.py',
         student='configs/demo/fashion_mnist_student.py',
-        metric='accuracy/top1', scale=1.0, label='top-1 (%)',
+        metric='accuracy/top1', scale=1.0, label='top-1 (%)', warmup_iters=0,
         losses=cls_losses, ae_tap='backbone.layer4', ae_channels=256,
         budget=dict(full=dict(train=12000, test=4000, teacher_epochs=2, epochs=1),
                     tiny=dict(train=64, test=32, teacher_epochs=1, epochs=1))),
+    'det': dict(
+        teacher='configs/demo/fashion_voc_teacher.py',
+        student='configs/demo/fashion_voc_student.py',
+        metric='pascal_voc/mAP', scale=100.0, label='mAP@0.5 (%)', warmup_iters=100,
+        losses=det_losses, ae_tap='backbone.layer4', ae_channels=256,
+        budget=dict(full=dict(train=600, test=200, teacher_epochs=8, epochs=4),
+                    tiny=dict(train=8, test=4, teacher_epochs=1, epochs=1))),
+    'seg': dict(
+        teacher='configs/demo/fashion_voc_seg_teacher.py',
+        student='configs/demo/fashion_voc_seg_student.py',
+        metric='mIoU', scale=1.0, label='mIoU (%)', warmup_iters=50,
+        losses=seg_losses, ae_tap='backbone.layer4', ae_channels=256,
+        budget=dict(full=dict(train=600, test=200, teacher_epochs=8, epochs=4),
+                    tiny=dict(train=8, test=4, teacher_epochs=1, epochs=1))),
 }
+# LONDON's alpha schedule in the reference code: 0.8 for the first 60 % of epochs, then 0.2
+LONDON_HOOKS = [dict(type='mmkd.DistillLossWeightHook', by_epoch=True, schedules=dict(
+    london=dict(type='step', milestones=[0.6], values=[0.8, 0.2])))]
 
 
 def data_options(task: str, budget: dict, data_root: str) -> dict:
+    splits = ('train', 'val', 'test')
     if task == 'cls':
-        return {'train_dataloader.dataset.data_root': data_root,
-                'train_dataloader.dataset.indices': budget['train'],
-                'val_dataloader.dataset.data_root': data_root,
-                'val_dataloader.dataset.indices': budget['test'],
-                'test_dataloader.dataset.data_root': data_root,
-                'test_dataloader.dataset.indices': budget['test']}
-    raise KeyError(task)
+        options = {f'{s}_dataloader.dataset.data_root': data_root for s in splits}
+        options.update({f'{s}_dataloader.dataset.indices': budget['test'] for s in splits})
+        options['train_dataloader.dataset.indices'] = budget['train']
+        return options
+    root = data_root if task == 'det' else osp.join(data_root, 'VOC2007') + '/'
+    return {f'{s}_dataloader.dataset.data_root': root for s in splits}
 
 
-def prepare_data(task: str, out_dir: str) -> str:
+def prepare_data(task: str, budget: dict, out_dir: str) -> str:
     if task == 'cls':
         return unpack_fashion_mnist(osp.join(out_dir, 'fashion_mnist'))
-    raise KeyError(task)
+    root = osp.join(out_dir, f'fashion_voc_{budget["train"]}_{budget["test"]}')
+    make_fashion_voc(root, num_train=budget['train'], num_test=budget['test'], seed=0)
+    return root + '/'
 
 
-def run(cfg: Config, work_dir: str, name: str, epochs: int, seed: int, save: bool) -> dict:
+def run(cfg: Config, work_dir: str, name: str, epochs: int, seed: int, save: bool,
+        warmup_iters: int = 0) -> dict:
     """Train ``cfg`` for ``epochs`` and return its validation metrics."""
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
@@ -120,6 +223,9 @@ def run(cfg: Config, work_dir: str, name: str, epochs: int, seed: int, save: boo
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
     cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=epochs,
                                 eta_min=0.0, convert_to_iter_based=True)]
+    if warmup_iters:  # detectors and segmentors from scratch need the configs' warm-up
+        cfg.param_scheduler.insert(0, dict(type='LinearLR', start_factor=0.01, by_epoch=False,
+                                           begin=0, end=warmup_iters))
     cfg.log_level = 'WARNING'
     prepare_cfg(cfg, 'none')
     runner = RUNNERS.build(cfg)
@@ -147,6 +253,8 @@ def distill_cfg(spec: dict, method: str, setting: dict, options: dict, teacher_c
     if 'virtual_samples' in setting:
         model['virtual_samples'] = setting['virtual_samples']
     cfg.model = model
+    if method == 'LONDON':
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), *LONDON_HOOKS]
     return cfg
 
 
@@ -175,12 +283,14 @@ def run_task(task: str, args) -> dict:
     if osp.isfile(results_file):
         with open(results_file) as f:
             results = json.load(f)
-    options = data_options(task, budget, prepare_data(task, args.out_dir))
+    options = data_options(task, budget, prepare_data(task, budget, args.out_dir))
+    warmup = spec['warmup_iters'] if args.budget == 'full' else 0
 
     def record(key, metrics):
-        results[key] = metrics[spec['metric']] * spec['scale']
-        with open(results_file, 'w') as f:
+        results[key] = float(metrics[spec['metric']]) * spec['scale']
+        with open(results_file + '.tmp', 'w') as f:  # a crash never leaves half a file
             json.dump(results, f, indent=1)
+        os.replace(results_file + '.tmp', results_file)
         print_log(f'[accuracy] {task} {key}: {results[key]:.2f}', logger='current')
 
     teacher_dir = osp.join(out, 'teacher')
@@ -188,13 +298,14 @@ def run_task(task: str, args) -> dict:
     if 'teacher' not in results or not osp.isfile(teacher_ckpt):
         print(f'[accuracy] {task}: training the teacher', flush=True)
         record('teacher', run(base_cfg(spec['teacher'], options), teacher_dir, 'teacher',
-                              budget['teacher_epochs'], 0, save=True))
+                              budget['teacher_epochs'], 0, save=True, warmup_iters=warmup))
     ae_ckpt = osp.join(out, 'teacher_ae', f'epoch_{budget["epochs"]}.pth')
     if 'IE-KD' in args.methods and not osp.isfile(ae_ckpt):
         print(f'[accuracy] {task}: IE-KD stage 1 (teacher auto-encoder)', flush=True)
         run(autoencoder_cfg(spec, options, teacher_ckpt), osp.join(out, 'teacher_ae'),
             'teacher_ae', budget['epochs'], 0, save=True)
-    runs = [('student alone', None)] + [(m, m) for m in args.methods]
+    runs = [('student alone', None)] + [(m, m) for m in args.methods
+                                        if spec['losses'](m) is not None]
     for seed in args.seeds:
         for name, method in runs:
             key = f'{name}/seed{seed}'
@@ -205,7 +316,7 @@ def run_task(task: str, args) -> dict:
             cfg = base_cfg(spec['student'], options) if method is None else distill_cfg(
                 spec, method, spec['losses'](method, ae_ckpt), options, teacher_ckpt)
             record(key, run(cfg, osp.join(out, 'runs', name.replace('+', '_'), str(seed)),
-                            name, budget['epochs'], seed, save=False))
+                            name, budget['epochs'], seed, save=False, warmup_iters=warmup))
             print(f'[accuracy] {task}: {name}, seed {seed}: {results[key]:.2f} '
                   f'({time.time() - start:.0f} s)', flush=True)
     return results
@@ -229,6 +340,9 @@ def write_report(summaries: dict, args) -> None:
     for name in names:
         cells = []
         for task, summary in summaries.items():
+            if name not in ('teacher', 'student alone') and TASKS[task]['losses'](name) is None:
+                cells.append('n/a')
+                continue
             if name not in summary or summary[name][0] is None:
                 cells.append('-')
                 continue
@@ -241,7 +355,8 @@ def write_report(summaries: dict, args) -> None:
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     seeds = ', '.join(str(s) for s in args.seeds)
     text = '\n'.join(lines) + f'\n\nMean ± standard deviation over seeds {seeds}; in ' \
-        'brackets, the change against the student alone.\n'
+        'brackets, the change against the student alone; n/a: the method has no form for ' \
+        'the task (see the tool\'s docstring); -: not run.\n'
     with open(osp.join(args.out_dir, 'accuracy.md'), 'w') as f:
         f.write(text)
     print('\n' + text)
@@ -291,7 +406,7 @@ def main():
         if task not in summaries and osp.isfile(file):
             with open(file) as f:
                 summaries[task] = summarize(task, json.load(f), args.methods, args.seeds)
-    write_report(summaries, args)
+    write_report({t: summaries[t] for t in TASKS if t in summaries}, args)
 
 
 if __name__ == '__main__':
