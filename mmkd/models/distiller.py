@@ -213,8 +213,9 @@ class Distiller(BaseModel):
             self.entries[name] = dict(student=spec['student'], teacher=spec['teacher'],
                                       level_weights=spec.get('level_weights'))
             self.distill_losses[name].bind_teacher(self.teacher)
-        self.student_taps = Taps(self.student, _tap_list(self.entries, 'student'), 'student')
-        frozen = _frozen_taps(self.student, _tap_list(self.entries, 'student'))
+        student_taps = _tap_list(self.entries, 'student')
+        self.student_taps = Taps(self.student, student_taps, 'student')
+        frozen = _frozen_taps(self.student, student_taps)
         if frozen:
             print_log(f'Distiller: the student taps {frozen} are on frozen modules (no '
                       f'parameter there requires grad, e.g. the backbone\'s frozen_stages): '

@@ -85,80 +85,71 @@ def cls_losses(method: str, ae_ckpt: str = '') -> dict:
     return table.get(method)
 
 
-def det_losses(method: str, ae_ckpt: str = '') -> dict:
-    """Each method on the detection demo pair (backbone stages 4-32 vs 32-256 channels, FPN
-    16 vs 64), with the settings of mmkd's Faster R-CNN configs (configs/<method>/)."""
-    s_ch, t_ch = [4, 8, 16, 32], [32, 64, 128, 256]
+def _backbone_methods(s_ch: list, t_ch: list, ae_ckpt: str) -> dict:
+    """The methods that read only the four backbone stages, as mmkd's Faster R-CNN and
+    DeepLabV3 configs set them (OFD at 1e-5 / B, LONDON with connected pairs as the demo
+    config, x 0.8 then x 0.2), for a student of stage widths ``s_ch``."""
     stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
     pre_relu = [f'{s}:pre_relu' for s in stages]
-    neck = dict(type='ConvBNConnector', in_channels=16, out_channels=64)  # shared by levels
     ofd = dict(type='OFDLoss', student=pre_relu, teacher=pre_relu, loss_weight=1e-5,
                teacher_bn=[f'{s}.1.bn2' for s in stages], level_weights='geometric',
                connector=dict(type='ConvBNConnector', in_channels=s_ch, out_channels=t_ch))
-    roi_kd = dict(type='RoIKDLoss', tau=1.0, loss_weight=1.0, teacher='neck',
-                  student=['roi_head.bbox_head.fc_cls', 'roi_head.bbox_roi_extractor:input1'])
-    fitnet = dict(type='FitNetLoss', student='neck', teacher='neck', connector=neck)
-    icd = dict(type='ICDLoss', student=stages[3], teacher=stages[3], in_channels_s=s_ch[3],
-               in_channels_t=t_ch[3], embed_dim=128, inv_weight=0.5, loss_weight=1.0)
-    table = {
-        'KD': dict(losses=dict(roi_kd=roi_kd)),  # soft targets on the student's RoIs
-        'FitNet': dict(losses=dict(fitnet=fitnet)),
+    last = dict(student=stages[3], teacher=stages[3])
+    return {
         'AT': dict(losses=dict(at=dict(type='ATLoss', student=stages, teacher=stages, p=2,
                                        loss_weight=1000.0))),
         'OFD': dict(losses=dict(ofd=ofd)),
+        'LONDON': dict(losses=dict(ofd=ofd, london=dict(
+            type='LipschitzLoss', student=pre_relu, teacher=pre_relu, connector='ofd',
+            pairs='connected', loss_weight=1.0))),
+        'IE-KD': dict(losses=dict(iekd=dict(
+            type='IEKDLoss', **last, autoencoder_ckpt=ae_ckpt, in_channels=s_ch[3],
+            teacher_channels=t_ch[3], factor_channels=32, split='natural',
+            distance='factor_transfer', w_inh=1.0, w_exp=1.0))),
+        'ICD': dict(losses=dict(icd=dict(type='ICDLoss', **last, in_channels_s=s_ch[3],
+                                         in_channels_t=t_ch[3], embed_dim=128,
+                                         inv_weight=0.5, loss_weight=1.0))),
+    }
+
+
+def det_losses(method: str, ae_ckpt: str = '') -> dict:
+    """Each method on the detection demo pair (backbone stages 4-32 vs 32-256 channels, FPN
+    16 vs 64), with the settings of mmkd's Faster R-CNN configs (configs/<method>/)."""
+    table = _backbone_methods([4, 8, 16, 32], [32, 64, 128, 256], ae_ckpt)
+    neck = dict(type='ConvBNConnector', in_channels=16, out_channels=64)  # shared by levels
+    roi_kd = dict(type='RoIKDLoss', tau=1.0, loss_weight=1.0, teacher='neck',
+                  student=['roi_head.bbox_head.fc_cls', 'roi_head.bbox_roi_extractor:input1'])
+    fitnet = dict(type='FitNetLoss', student='neck', teacher='neck', connector=neck)
+    table.update({
+        'KD': dict(losses=dict(roi_kd=roi_kd)),  # soft targets on the student's RoIs
+        'FitNet': dict(losses=dict(fitnet=fitnet)),
         'CWD': dict(losses=dict(cwd=dict(type='ChannelWiseDivergence', student='neck',
                                          teacher='neck', tau=1.0, loss_weight=10.0,
                                          connector=neck))),
-        'LONDON': dict(losses=dict(ofd=ofd, london=dict(
-            type='LipschitzLoss', student=pre_relu, teacher=pre_relu, connector='ofd',
-            pairs='connected', loss_weight=1.0))),  # as the demo config; x 0.8, then x 0.2
         'L2RKD': dict(losses=dict(fitnet=fitnet),
                       virtual_samples=dict(mode='mixup', alpha=1.0, prob=0.5)),
-        'IE-KD': dict(losses=dict(iekd=dict(
-            type='IEKDLoss', student=stages[3], teacher=stages[3], autoencoder_ckpt=ae_ckpt,
-            in_channels=s_ch[3], teacher_channels=t_ch[3], factor_channels=32,
-            split='natural', distance='factor_transfer', w_inh=1.0, w_exp=1.0))),
-        'ICD': dict(losses=dict(icd=icd)),
-        'ICD+KD': dict(losses=dict(icd=icd, roi_kd=roi_kd)),
-    }
+        'ICD+KD': dict(losses=dict(table['ICD']['losses'], roi_kd=roi_kd)),
+    })
     return table.get(method)
 
 
 def seg_losses(method: str, ae_ckpt: str = '') -> dict:
     """Each method on the segmentation demo pair (backbone stages 8-64 vs 32-256 channels,
     DeepLabV3 heads), with the settings of mmkd's DeepLabV3 configs (configs/<method>/)."""
-    s_ch, t_ch = [8, 16, 32, 64], [32, 64, 128, 256]
-    stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
-    pre_relu = [f'{s}:pre_relu' for s in stages]
+    table = _backbone_methods([8, 16, 32, 64], [32, 64, 128, 256], ae_ckpt)
     logits = 'decode_head.conv_seg'
-    ofd = dict(type='OFDLoss', student=pre_relu, teacher=pre_relu, loss_weight=1e-5,
-               teacher_bn=[f'{s}.1.bn2' for s in stages], level_weights='geometric',
-               connector=dict(type='ConvBNConnector', in_channels=s_ch, out_channels=t_ch))
     kd = dict(type='KDLoss', student=logits, teacher=logits, tau=4.0, loss_weight=1.0)
-    icd = dict(type='ICDLoss', student=stages[3], teacher=stages[3], in_channels_s=s_ch[3],
-               in_channels_t=t_ch[3], embed_dim=128, inv_weight=0.5, loss_weight=1.0)
-    table = {
+    table.update({
         'KD': dict(losses=dict(kd=kd)),  # per pixel
         'FitNet': dict(losses=dict(fitnet=dict(
-            type='FitNetLoss', student=stages[3], teacher=stages[3], connector=dict(
-                type='ConvBNConnector', in_channels=s_ch[3], out_channels=t_ch[3])))),
-        'AT': dict(losses=dict(at=dict(type='ATLoss', student=stages, teacher=stages, p=2,
-                                       loss_weight=1000.0))),
-        'OFD': dict(losses=dict(ofd=ofd)),
+            type='FitNetLoss', student='backbone.layer4', teacher='backbone.layer4',
+            connector=dict(type='ConvBNConnector', in_channels=64, out_channels=256)))),
         'CWD': dict(losses=dict(cwd=dict(type='ChannelWiseDivergence', student=logits,
                                          teacher=logits, tau=1.0, loss_weight=3.0))),
-        'LONDON': dict(losses=dict(ofd=ofd, london=dict(
-            type='LipschitzLoss', student=pre_relu, teacher=pre_relu, connector='ofd',
-            pairs='connected', loss_weight=1.0))),  # as the demo config; x 0.8, then x 0.2
         'L2RKD': dict(losses=dict(kd=kd),
                       virtual_samples=dict(mode='patch', alpha=1.0, prob=0.5, grid=4)),
-        'IE-KD': dict(losses=dict(iekd=dict(
-            type='IEKDLoss', student=stages[3], teacher=stages[3], autoencoder_ckpt=ae_ckpt,
-            in_channels=s_ch[3], teacher_channels=t_ch[3], factor_channels=32,
-            split='natural', distance='factor_transfer', w_inh=1.0, w_exp=1.0))),
-        'ICD': dict(losses=dict(icd=icd)),
-        'ICD+KD': dict(losses=dict(icd=icd, kd=kd)),
-    }
+        'ICD+KD': dict(losses=dict(table['ICD']['losses'], kd=kd)),
+    })
     return table.get(method)
 
 
