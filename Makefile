@@ -1,5 +1,5 @@
 # make test  - set up .venv if missing, then run the whole test suite (CPU)
-# make demo  - set up .venv if missing, then distil on bundled real-pixel data
+# make demo  - set up .venv if missing, then distil a detector with LONDON on real pixels
 PY := .venv/bin/python
 STAMP := .venv/.mmkd-stack
 

@@ -5,6 +5,6 @@ model = dict(
     _delete_=True, type='mmkd.Distiller',
     student='{{fileDirname}}/fashion_mnist_student.py',
     teacher='{{fileDirname}}/fashion_mnist_teacher.py',
-    teacher_ckpt='work_dirs/demo/teacher/epoch_2.pth',
+    teacher_ckpt='work_dirs/demo_cls/teacher/epoch_2.pth',
     losses=dict(kd=dict(type='KDLoss', student='head.fc', teacher='head.fc', tau=4.0,
                         loss_weight=1.0)))
