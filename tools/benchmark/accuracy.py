@@ -1,11 +1,12 @@
 """Does distillation help on real pixels? Every method against the student trained alone.
 
     python tools/benchmark/accuracy.py [--task cls] [--seeds 0 1 2] [--methods KD LONDON ...]
-        [--out-dir work_dirs/accuracy] [--budget full|tiny]
+        [--jobs 2] [--out-dir work_dirs/accuracy] [--budget full|tiny]
 
 For each task the teacher is trained once (and IE-KD's teacher auto-encoder once), then the
 student alone and the student with each method, once per seed, all with the same schedule.
-Runs go through MMEngine's Runner in this process; finished runs are kept in
+Runs go through MMEngine's Runner, ``--jobs`` of them at a time (each in its own process
+with an equal share of the CPU threads); finished runs are kept in
 ``OUT_DIR/<task>/results.json``, so an interrupted benchmark continues where it stopped.
 Writes ``OUT_DIR/accuracy.md`` (mean +- standard deviation over seeds, and the change
 against the student alone) and ``OUT_DIR/accuracy.png``.
@@ -13,26 +14,29 @@ against the student alone) and ``OUT_DIR/accuracy.png``.
 Tasks (all real Fashion-MNIST pixels, made offline):
   cls  classification: the demo's ResNet-18-layout teacher (32 base channels) and student
        (8 base channels), 12k training images, 4k test images.
-  det  detection on the composed VOC set: the detection demo's Faster R-CNN pair
-       (configs/demo/fashion_voc_{teacher,student}.py), mAP@0.5 on its test split.
-  seg  segmentation on the same composed set: DeepLabV3 on ResNet-18 layouts of 32 and 8
-       base channels (configs/demo/fashion_voc_seg_{teacher,student}.py), mIoU.
+  det  detection on the composed VOC set: the detection demo's Faster R-CNN pair and
+       schedule (configs/demo/fashion_voc_{teacher,student}.py: 400 training images,
+       teacher 36 epochs, students 15), mAP@0.5 on its 300 test images.
+  seg  segmentation on the same composed images: DeepLabV3 on ResNet-18 layouts of 32 and 16
+       base channels (configs/demo/fashion_voc_seg_{teacher,student}.py: teacher 36 epochs,
+       students 20), mIoU on the 300 test images.
 A method with no form for a task (DKD needs a label per sample: detection RoIs and
 pixels are not given one here) is left out of that task and shown as "n/a".
 """
 import argparse
 import copy
 import json
+import multiprocessing
 import os
 import os.path as osp
 import statistics
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 from mmengine.config import Config  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 
 from mmkd.datasets import make_fashion_voc, unpack_fashion_mnist  # noqa: E402
@@ -113,10 +117,10 @@ def _backbone_methods(s_ch: list, t_ch: list, ae_ckpt: str) -> dict:
 
 
 def det_losses(method: str, ae_ckpt: str = '') -> dict:
-    """Each method on the detection demo pair (backbone stages 4-32 vs 32-256 channels, FPN
-    16 vs 64), with the settings of mmkd's Faster R-CNN configs (configs/<method>/)."""
-    table = _backbone_methods([4, 8, 16, 32], [32, 64, 128, 256], ae_ckpt)
-    neck = dict(type='ConvBNConnector', in_channels=16, out_channels=64)  # shared by levels
+    """Each method on the detection demo pair (backbone stages 16-128 vs 32-256 channels, FPN
+    32 vs 64), with the settings of mmkd's Faster R-CNN configs (configs/<method>/)."""
+    table = _backbone_methods([16, 32, 64, 128], [32, 64, 128, 256], ae_ckpt)
+    neck = dict(type='ConvBNConnector', in_channels=32, out_channels=64)  # shared by levels
     roi_kd = dict(type='RoIKDLoss', tau=1.0, loss_weight=1.0, teacher='neck',
                   student=['roi_head.bbox_head.fc_cls', 'roi_head.bbox_roi_extractor:input1'])
     fitnet = dict(type='FitNetLoss', student='neck', teacher='neck', connector=neck)
@@ -134,16 +138,16 @@ def det_losses(method: str, ae_ckpt: str = '') -> dict:
 
 
 def seg_losses(method: str, ae_ckpt: str = '') -> dict:
-    """Each method on the segmentation demo pair (backbone stages 8-64 vs 32-256 channels,
+    """Each method on the segmentation demo pair (backbone stages 16-128 vs 32-256 channels,
     DeepLabV3 heads), with the settings of mmkd's DeepLabV3 configs (configs/<method>/)."""
-    table = _backbone_methods([8, 16, 32, 64], [32, 64, 128, 256], ae_ckpt)
+    table = _backbone_methods([16, 32, 64, 128], [32, 64, 128, 256], ae_ckpt)
     logits = 'decode_head.conv_seg'
     kd = dict(type='KDLoss', student=logits, teacher=logits, tau=4.0, loss_weight=1.0)
     table.update({
         'KD': dict(losses=dict(kd=kd)),  # per pixel
         'FitNet': dict(losses=dict(fitnet=dict(
             type='FitNetLoss', student='backbone.layer4', teacher='backbone.layer4',
-            connector=dict(type='ConvBNConnector', in_channels=64, out_channels=256)))),
+            connector=dict(type='ConvBNConnector', in_channels=128, out_channels=256)))),
         'CWD': dict(losses=dict(cwd=dict(type='ChannelWiseDivergence', student=logits,
                                          teacher=logits, tau=1.0, loss_weight=3.0))),
         'L2RKD': dict(losses=dict(kd=kd),
@@ -166,14 +170,14 @@ TASKS = {
         student='configs/demo/fashion_voc_student.py',
         metric='pascal_voc/mAP', scale=100.0, label='mAP@0.5 (%)', warmup_iters=100,
         losses=det_losses, ae_tap='backbone.layer4', ae_channels=256,
-        budget=dict(full=dict(train=600, test=200, teacher_epochs=8, epochs=4),
+        budget=dict(full=dict(train=400, test=300, teacher_epochs=36, epochs=15),
                     tiny=dict(train=8, test=4, teacher_epochs=1, epochs=1))),
     'seg': dict(
         teacher='configs/demo/fashion_voc_seg_teacher.py',
         student='configs/demo/fashion_voc_seg_student.py',
         metric='mIoU', scale=1.0, label='mIoU (%)', warmup_iters=50,
         losses=seg_losses, ae_tap='backbone.layer4', ae_channels=256,
-        budget=dict(full=dict(train=600, test=200, teacher_epochs=8, epochs=4),
+        budget=dict(full=dict(train=400, test=300, teacher_epochs=36, epochs=20),
                     tiny=dict(train=8, test=4, teacher_epochs=1, epochs=1))),
 }
 # LONDON's alpha schedule in the reference code: 0.8 for the first 60 % of epochs, then 0.2
@@ -264,7 +268,44 @@ def autoencoder_cfg(spec: dict, options: dict, teacher_ckpt: str) -> Config:
     return cfg
 
 
+class _InProcess:
+    """The executor for ``--jobs 1``: runs each job at once, in this process."""
+
+    def submit(self, fn, *args, **kwargs) -> Future:
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # re-raised by result(), as a process pool would
+            future.set_exception(err)
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def _timed_run(*args, **kwargs):
+    """``run``, and the seconds it took."""
+    start = time.time()
+    return run(*args, **kwargs), time.time() - start
+
+
+def _set_threads(threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _executor(jobs: int):
+    if jobs == 1:
+        return _InProcess()
+    import torch
+    threads = max(1, torch.get_num_threads() // jobs)
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'),
+                               initializer=_set_threads, initargs=(threads, ))
+
+
 def run_task(task: str, args) -> dict:
+    """Train what ``OUT_DIR/<task>/results.json`` lacks: the teacher, then IE-KD's teacher
+    auto-encoder, then every student run; runs that need neither start at once."""
     spec = TASKS[task]
     budget = spec['budget'][args.budget]
     out = osp.join(args.out_dir, task)
@@ -282,34 +323,75 @@ def run_task(task: str, args) -> dict:
         with open(results_file + '.tmp', 'w') as f:  # a crash never leaves half a file
             json.dump(results, f, indent=1)
         os.replace(results_file + '.tmp', results_file)
-        print_log(f'[accuracy] {task} {key}: {results[key]:.2f}', logger='current')
 
     teacher_dir = osp.join(out, 'teacher')
     teacher_ckpt = osp.join(teacher_dir, f'epoch_{budget["teacher_epochs"]}.pth')
-    if 'teacher' not in results or not osp.isfile(teacher_ckpt):
-        print(f'[accuracy] {task}: training the teacher', flush=True)
-        record('teacher', run(base_cfg(spec['teacher'], options), teacher_dir, 'teacher',
-                              budget['teacher_epochs'], 0, save=True, warmup_iters=warmup))
     ae_ckpt = osp.join(out, 'teacher_ae', f'epoch_{budget["epochs"]}.pth')
-    if 'IE-KD' in args.methods and not osp.isfile(ae_ckpt):
-        print(f'[accuracy] {task}: IE-KD stage 1 (teacher auto-encoder)', flush=True)
-        run(autoencoder_cfg(spec, options, teacher_ckpt), osp.join(out, 'teacher_ae'),
-            'teacher_ae', budget['epochs'], 0, save=True)
-    runs = [('student alone', None)] + [(m, m) for m in args.methods
-                                        if spec['losses'](m) is not None]
-    for seed in args.seeds:
-        for name, method in runs:
-            key = f'{name}/seed{seed}'
-            if key in results:
-                continue
-            print(f'[accuracy] {task}: {name}, seed {seed}', flush=True)
-            start = time.time()
-            cfg = base_cfg(spec['student'], options) if method is None else distill_cfg(
-                spec, method, spec['losses'](method, ae_ckpt), options, teacher_ckpt)
-            record(key, run(cfg, osp.join(out, 'runs', name.replace('+', '_'), str(seed)),
-                            name, budget['epochs'], seed, save=False, warmup_iters=warmup))
-            print(f'[accuracy] {task}: {name}, seed {seed}: {results[key]:.2f} '
-                  f'({time.time() - start:.0f} s)', flush=True)
+    need_teacher = 'teacher' not in results or not osp.isfile(teacher_ckpt)
+    need_ae = 'IE-KD' in args.methods and spec['losses']('IE-KD') is not None and (
+        need_teacher or not osp.isfile(ae_ckpt))
+    methods = [m for m in args.methods if spec['losses'](m) is not None]
+    students = [(f'{name}/seed{seed}', name, seed) for seed in args.seeds
+                for name in ['student alone', *methods] if f'{name}/seed{seed}' not in results]
+    total, done = len(students), 0
+    pool, running = _executor(args.jobs), {}
+
+    def submit(key, label, cfg, work_dir, name, epochs, seed, save):
+        print(f'[accuracy] {task}: {label} started', flush=True)
+        future = pool.submit(_timed_run, cfg, work_dir, name, epochs, seed, save,
+                             warmup_iters=warmup)
+        running[future] = (key, label)
+
+    def submit_students(ready):
+        for key, name, seed in [s for s in students if ready(s[1])]:
+            students.remove((key, name, seed))
+            cfg = base_cfg(spec['student'], options) if name == 'student alone' else \
+                distill_cfg(spec, name, spec['losses'](name, ae_ckpt), options, teacher_ckpt)
+            submit(key, f'{name}, seed {seed}', cfg,
+                   osp.join(out, 'runs', name.replace('+', '_'), str(seed)), name,
+                   budget['epochs'], seed, False)
+
+    def waiting_for(name):  # the run that a student run of method `name` needs first
+        if name == 'student alone':
+            return None
+        if need_teacher:
+            return 'teacher'
+        return 'teacher_ae' if name == 'IE-KD' and need_ae else None
+
+    try:
+        if need_teacher:
+            submit('teacher', 'the teacher', base_cfg(spec['teacher'], options), teacher_dir,
+                   'teacher', budget['teacher_epochs'], 0, True)
+        elif need_ae:
+            submit(None, 'IE-KD stage 1 (teacher auto-encoder)', autoencoder_cfg(
+                spec, options, teacher_ckpt), osp.join(out, 'teacher_ae'), 'teacher_ae',
+                budget['epochs'], 0, True)
+        submit_students(lambda name: waiting_for(name) is None)
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key, label = running.pop(future)
+                metrics, seconds = future.result()
+                if key == 'teacher':
+                    record(key, metrics)
+                    print(f'[accuracy] {task}: teacher: {results[key]:.2f} ({seconds:.0f} s)',
+                          flush=True)
+                    need_teacher = False
+                    if need_ae:
+                        submit(None, 'IE-KD stage 1 (teacher auto-encoder)', autoencoder_cfg(
+                            spec, options, teacher_ckpt), osp.join(out, 'teacher_ae'),
+                            'teacher_ae', budget['epochs'], 0, True)
+                elif key is None:
+                    print(f'[accuracy] {task}: {label} done ({seconds:.0f} s)', flush=True)
+                    need_ae = False
+                else:
+                    record(key, metrics)
+                    done += 1
+                    print(f'[accuracy] {task}: {label}: {results[key]:.2f} ({seconds:.0f} s; '
+                          f'{done}/{total} student runs done)', flush=True)
+            submit_students(lambda name: waiting_for(name) is None)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
@@ -386,6 +468,8 @@ def main():
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
     parser.add_argument('--budget', choices=['full', 'tiny'], default='full',
                         help='tiny: a few images, for checking that everything runs')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs trained at once, each in its own process (2 on 2 cores)')
     parser.add_argument('--out-dir', default='work_dirs/accuracy')
     args = parser.parse_args()
     tasks = list(TASKS) if args.task == 'all' else [args.task]
