@@ -3,7 +3,7 @@
     python tools/demo.py [--task det|cls] [--work-dir WORK_DIR]
 
 ``det`` (the default, ``make demo``): composes the Fashion-MNIST VOC detection set (400
-training, 300 test images), trains a Faster R-CNN teacher (36 epochs) and a 4x narrower
+training, 300 test images), trains a Faster R-CNN teacher (36 epochs) and a 2x narrower
 student alone (15 epochs), distils the student with LONDON (OFD + the Lipschitz term) for
 the same 15 epochs and compares their mAP. ``cls``: trains a teacher and a 16x smaller
 student alone on Fashion-MNIST, distils the student with Hinton KD, and compares their
