@@ -32,7 +32,7 @@ import os.path as osp
 import statistics
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
@@ -268,21 +268,6 @@ def autoencoder_cfg(spec: dict, options: dict, teacher_ckpt: str) -> Config:
     return cfg
 
 
-class _InProcess:
-    """The executor for ``--jobs 1``: runs each job at once, in this process."""
-
-    def submit(self, fn, *args, **kwargs) -> Future:
-        future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as err:  # re-raised by result(), as a process pool would
-            future.set_exception(err)
-        return future
-
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        pass
-
-
 def _timed_run(*args, **kwargs):
     """``run``, and the seconds it took."""
     start = time.time()
@@ -294,9 +279,8 @@ def _set_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _executor(jobs: int):
-    if jobs == 1:
-        return _InProcess()
+def _executor(jobs: int) -> ProcessPoolExecutor:
+    """Worker processes (also for one job, so that a finished run is recorded at once)."""
     import torch
     threads = max(1, torch.get_num_threads() // jobs)
     return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'),
@@ -342,7 +326,7 @@ def run_task(task: str, args) -> dict:
                              warmup_iters=warmup)
         running[future] = (key, label)
 
-    def submit_students(ready):
+    def submit_students():
         for key, name, seed in [s for s in students if ready(s[1])]:
             students.remove((key, name, seed))
             cfg = base_cfg(spec['student'], options) if name == 'student alone' else \
@@ -351,22 +335,21 @@ def run_task(task: str, args) -> dict:
                    osp.join(out, 'runs', name.replace('+', '_'), str(seed)), name,
                    budget['epochs'], seed, False)
 
-    def waiting_for(name):  # the run that a student run of method `name` needs first
-        if name == 'student alone':
-            return None
-        if need_teacher:
-            return 'teacher'
-        return 'teacher_ae' if name == 'IE-KD' and need_ae else None
+    def ready(name):  # nothing that a student run of method `name` needs is still training
+        return name == 'student alone' or not (need_teacher or name == 'IE-KD' and need_ae)
+
+    def submit_ae():
+        submit(None, 'IE-KD stage 1 (teacher auto-encoder)', autoencoder_cfg(
+            spec, options, teacher_ckpt), osp.join(out, 'teacher_ae'), 'teacher_ae',
+            budget['epochs'], 0, True)
 
     try:
         if need_teacher:
             submit('teacher', 'the teacher', base_cfg(spec['teacher'], options), teacher_dir,
                    'teacher', budget['teacher_epochs'], 0, True)
         elif need_ae:
-            submit(None, 'IE-KD stage 1 (teacher auto-encoder)', autoencoder_cfg(
-                spec, options, teacher_ckpt), osp.join(out, 'teacher_ae'), 'teacher_ae',
-                budget['epochs'], 0, True)
-        submit_students(lambda name: waiting_for(name) is None)
+            submit_ae()
+        submit_students()
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -378,9 +361,7 @@ def run_task(task: str, args) -> dict:
                           flush=True)
                     need_teacher = False
                     if need_ae:
-                        submit(None, 'IE-KD stage 1 (teacher auto-encoder)', autoencoder_cfg(
-                            spec, options, teacher_ckpt), osp.join(out, 'teacher_ae'),
-                            'teacher_ae', budget['epochs'], 0, True)
+                        submit_ae()
                 elif key is None:
                     print(f'[accuracy] {task}: {label} done ({seconds:.0f} s)', flush=True)
                     need_ae = False
@@ -389,7 +370,7 @@ def run_task(task: str, args) -> dict:
                     done += 1
                     print(f'[accuracy] {task}: {label}: {results[key]:.2f} ({seconds:.0f} s; '
                           f'{done}/{total} student runs done)', flush=True)
-            submit_students(lambda name: waiting_for(name) is None)
+            submit_students()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return results
