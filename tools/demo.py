@@ -25,13 +25,15 @@ DEMOS = {
               ('student alone', 'configs/demo/fashion_voc_student.py'),
               ('student + LONDON', 'configs/demo/fashion_voc_london.py')),
         metric='pascal_voc/mAP', label='mAP@0.5 (%)', scale=100,
-        title='Fashion-MNIST VOC detection, CPU demo', work_dir='work_dirs/demo'),
+        title='Fashion-MNIST VOC detection, CPU demo', work_dir='work_dirs/demo',
+        epoch_keys=('param_scheduler.1.end', )),  # the cosine schedule's length
     'cls': dict(
         runs=(('teacher', 'configs/demo/fashion_mnist_teacher.py'),
               ('student alone', 'configs/demo/fashion_mnist_student.py'),
               ('student + KD', 'configs/demo/fashion_mnist_kd.py')),
         metric='accuracy/top1', label='top-1 accuracy (%)', scale=1,
-        title='Fashion-MNIST test subset, CPU demo', work_dir='work_dirs/demo_cls'),
+        title='Fashion-MNIST test subset, CPU demo', work_dir='work_dirs/demo_cls',
+        epoch_keys=()),
 }
 DET_DATA = dict(num_train=400, num_test=300, img_size=128, max_objects=4, seed=0)
 
@@ -104,7 +106,8 @@ def main():
     if args.epochs:
         data_options += [f'train_cfg.max_epochs={args.epochs}',
                          f'train_cfg.val_interval={args.epochs}',
-                         f'default_hooks.checkpoint.interval={args.epochs}']
+                         f'default_hooks.checkpoint.interval={args.epochs}',
+                         *(f'{key}={args.epochs}' for key in demo['epoch_keys'])]
     results = {}
     for name, cfg in demo['runs']:
         work = osp.join(args.work_dir, name.replace(' + ', '_').replace(' ', '_'))

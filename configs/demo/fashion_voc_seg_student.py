@@ -1,8 +1,9 @@
 # Demo segmentation student: the teacher's DeepLabV3 on a ResNet-18 of 16 base channels
-# (16-128; 4x fewer backbone FLOPs) with a 32-channel head, trained alone for 20 epochs.
+# (16-128; 4x fewer backbone FLOPs) with a 32-channel head, trained alone for 10 epochs
+# (500 iterations, against the teacher's 1800: the accuracy benchmark trains 33 such students).
 _base_ = ['./fashion_voc_seg_teacher.py']
 width = 16
-epochs = 20
+epochs = 10
 model = dict(
     backbone=dict(stem_channels=width, base_channels=width),
     decode_head=dict(in_channels=8 * width, channels=32),
