@@ -68,6 +68,10 @@ def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, nee
                       '--seeds', '0', '--out-dir', str(out)])
     assert ' started' not in again.stdout, again.stdout
     assert f'({change:+.2f})' in again.stdout  # the last method's row, as before
+    (out / 'accuracy.md').unlink()
+    run_tool(['tools/benchmark/accuracy.py', '--report-only', '--seeds', '0', '--out-dir',
+              str(out)])
+    assert (out / 'accuracy.md').read_text() == table
 
 
 def test_accuracy_benchmark_detection_and_segmentation_tasks(tmp_path, needs_fashion):

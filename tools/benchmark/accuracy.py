@@ -1,7 +1,7 @@
 """Does distillation help on real pixels? Every method against the student trained alone.
 
     python tools/benchmark/accuracy.py [--task cls] [--seeds 0 1 2] [--methods KD LONDON ...]
-        [--jobs 2] [--out-dir work_dirs/accuracy] [--budget full|tiny]
+        [--jobs 2] [--out-dir work_dirs/accuracy] [--budget full|tiny] [--report-only]
 
 For each task the teacher is trained once (and IE-KD's teacher auto-encoder once), then the
 student alone and the student with each method, once per seed, all with the same schedule.
@@ -454,8 +454,10 @@ def main():
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs trained at once, each in its own process (2 on 2 cores)')
     parser.add_argument('--out-dir', default='work_dirs/accuracy')
+    parser.add_argument('--report-only', action='store_true',
+                        help='write the table from the kept results, train nothing')
     args = parser.parse_args()
-    tasks = list(TASKS) if args.task == 'all' else [args.task]
+    tasks = [] if args.report_only else list(TASKS) if args.task == 'all' else [args.task]
     summaries = {}
     for task in tasks:
         results = run_task(task, args)
@@ -466,6 +468,8 @@ def main():
         if task not in summaries and osp.isfile(file):
             with open(file) as f:
                 summaries[task] = summarize(task, json.load(f), args.methods, args.seeds)
+    if not summaries:
+        parser.error(f'no results under {args.out_dir}: run a task first')
     write_report({t: summaries[t] for t in TASKS if t in summaries}, args)
 
 
