@@ -72,6 +72,9 @@ def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, nee
     run_tool(['tools/benchmark/accuracy.py', '--report-only', '--seeds', '0', '--out-dir',
               str(out)])
     assert (out / 'accuracy.md').read_text() == table
+    empty = run_tool(['tools/benchmark/accuracy.py', '--report-only', '--out-dir',
+                      str(tmp_path / 'none')], check=False)
+    assert empty.returncode == 2 and f'no results under {tmp_path / "none"}' in empty.stderr
 
 
 def test_accuracy_benchmark_detection_and_segmentation_tasks(tmp_path, needs_fashion):

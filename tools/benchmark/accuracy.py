@@ -316,8 +316,8 @@ def run_task(task: str, args) -> dict:
                 for name in ['student alone', *methods] if f'{name}/seed{seed}' not in results]
     missing = {name for _, name, _ in students}
     # a teacher (or auto-encoder) is retrained only when a missing run needs it
-    need_teacher = 'teacher' not in results or not osp.isfile(teacher_ckpt) and bool(
-        missing - {'student alone'})
+    need_teacher = 'teacher' not in results or (
+        not osp.isfile(teacher_ckpt) and bool(missing - {'student alone'}))
     need_ae = 'IE-KD' in missing and (need_teacher or not osp.isfile(ae_ckpt))
     total, done = len(students), 0
     pool, running = _executor(args.jobs), {}
