@@ -26,7 +26,7 @@ def fashion_voc(tmp_path_factory):
     """A tiny VOC-format detection/segmentation set of real Fashion-MNIST items."""
     if not os.path.isdir(FASHION_ROOT):
         pytest.skip(f'{FASHION_ROOT} missing: `make test` installs dataset-fashion-mnist')
-    from mmkd.datasets import make_fashion_voc
+    from mmkd.testing import make_fashion_voc
     root = tmp_path_factory.mktemp('fashion_voc')
     make_fashion_voc(str(root), num_train=8, num_test=4, img_size=128, max_objects=3, seed=0)
     return str(root)

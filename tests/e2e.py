@@ -7,9 +7,9 @@ import os
 import torch
 from mmengine.config import Config
 
-from mmkd.datasets.offline import (classification_options, detection_options, dotted,
-                                   save_random_weights, segmentation_options, task_of,
-                                   voc_devkit)
+from mmkd.testing.offline import (classification_options, detection_options, dotted,
+                                  save_random_weights, segmentation_options, task_of,
+                                  voc_devkit)
 
 
 def scalars(work_dir):

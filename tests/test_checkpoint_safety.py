@@ -1,13 +1,16 @@
 """Checkpoints load with weights_only=True; mmkd's writes satisfy it; foreign objects refused."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 
+from conftest import REPO
 from mmkd.utils.checkpoint import (TRUST_ENV, load_file, make_weights_only_clean,
-                                   restore_message_hub)
+                                   register_safe_loader, restore_message_hub)
 
 
 class Payload:
@@ -43,8 +46,23 @@ def test_foreign_object_is_refused_with_opt_in_named(tmp_path, monkeypatch):
         load_file(str(path))
 
 
+def test_importing_mmkd_leaves_mmengine_loader_alone():
+    """Only setting up a run (prepare_cfg, mmkd's Runner) replaces mmengine's local loader."""
+    code = '\n'.join([
+        'import mmkd',
+        'from mmengine.config import Config',
+        'from mmengine.runner import checkpoint as c',
+        'assert c.CheckpointLoader._schemes[""] is c.load_from_local, "replaced on import"',
+        'mmkd.engine.prepare_cfg(Config(dict(model=dict())))',
+        'assert c.CheckpointLoader._schemes[""] is mmkd.utils.checkpoint.load_local_safely'])
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, 'PYTHONPATH': REPO})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 def test_mmengine_loader_goes_through_the_safe_path(tmp_path):
     from mmengine.runner.checkpoint import _load_checkpoint
+    register_safe_loader()
     path = tmp_path / 'evil.pth'
     torch.save({'x': Payload()}, path)
     with pytest.raises(RuntimeError, match='refused to load checkpoint'):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmkd.datasets import (FASHION_CLASSES, FASHION_PALETTE, fashion_det_metainfo,
-                           fashion_seg_metainfo, load_fashion_mnist, make_fashion_voc)
-from mmkd.datasets.fashion_mnist import FASHION_ROOT
+from mmkd.testing import (FASHION_CLASSES, FASHION_PALETTE, fashion_det_metainfo,
+                          fashion_seg_metainfo, load_fashion_mnist, make_fashion_voc)
+from mmkd.testing.fashion_mnist import FASHION_ROOT
 
 NUM_TRAIN, NUM_TEST, SIZE = 8, 4, 64
 

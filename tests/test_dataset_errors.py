@@ -1,12 +1,15 @@
 """A dataset that fails to build gives an error naming the missing or malformed file."""
 import os
+import os.path as osp
 import shutil
 
 import pytest
+import torch
 from mmengine.registry import DefaultScope
 
-from mmkd.datasets import fashion_det_metainfo, fashion_seg_metainfo
+from conftest import REPO, run_tool
 from mmkd.engine.runner import Runner
+from mmkd.testing import fashion_det_metainfo, fashion_seg_metainfo
 
 
 @pytest.fixture
@@ -66,3 +69,17 @@ def test_missing_fashion_mnist_files_are_named(tmp_path):
         type='FashionMNIST', data_root=str(tmp_path / 'fm'), split='train', pipeline=[]))
     with pytest.raises(FileNotFoundError, match='train-images-idx3-ubyte not found.*prepare'):
         build(loader, 'mmpretrain')
+
+
+def test_tools_test_names_the_missing_annotation(voc, tmp_path):
+    """tools/test.py runs mmkd's Runner, so its dataset checks apply as in training."""
+    xml = voc / 'VOC2007' / 'Annotations' / 'test_000001.xml'
+    os.remove(xml)
+    checkpoint = tmp_path / 'student.pth'
+    torch.save({'state_dict': {}}, checkpoint)  # never read: the dataset fails first
+    proc = run_tool(['tools/test.py', osp.join(REPO, 'configs/demo/fashion_voc_student.py'),
+                     str(checkpoint), '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+                     f'test_dataloader.dataset.data_root={voc}/'], check=False)
+    assert proc.returncode != 0
+    assert f'FileNotFoundError: annotation file listed in {voc}/VOC2007/ImageSets/Main/' \
+           f'test.txt not found: {xml}' in proc.stderr, proc.stderr[-3000:]

@@ -45,7 +45,7 @@ def test_check_dataset_names_the_missing_file(tmp_path, fashion_voc):
 
 
 def test_unpacking_fashion_mnist_names_the_missing_archive(tmp_path):
-    from mmkd.datasets import unpack_fashion_mnist
+    from mmkd.testing import unpack_fashion_mnist
     empty = tmp_path / 'empty'
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match=f'{empty}/train-images-idx3-ubyte.gz not found'):

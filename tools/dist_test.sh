@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Distributed testing with torchrun: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
 # NNODES, NODE_RANK, PORT and MASTER_ADDR set multi-node runs. On CPU it runs on gloo.
+# PYTHON overrides the interpreter (default: the repository's .venv, else python).
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
@@ -8,10 +9,15 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The repository's .venv when it is there (no activation needed), else python on PATH.
+if [ -z "${PYTHON:-}" ]; then
+  PYTHON=python
+  [ -x "$REPO/.venv/bin/python" ] && PYTHON="$REPO/.venv/bin/python"
+fi
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-$PYTHON -m torch.distributed.run \
+PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" \
+"$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$(dirname "$0")/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+    "$REPO/tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Distributed training with torchrun: bash tools/dist_train.sh CONFIG GPUS [train.py args]
 # NNODES, NODE_RANK, PORT and MASTER_ADDR set multi-node runs. On CPU it runs on gloo.
+# PYTHON overrides the interpreter (default: the repository's .venv, else python).
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The repository's .venv when it is there (no activation needed), else python on PATH.
+if [ -z "${PYTHON:-}" ]; then
+  PYTHON=python
+  [ -x "$REPO/.venv/bin/python" ] && PYTHON="$REPO/.venv/bin/python"
+fi
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-$PYTHON -m torch.distributed.run \
+PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" \
+"$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+    "$REPO/tools/train.py" "$CONFIG" --launcher pytorch "${@:3}"

@@ -20,7 +20,8 @@ from mmkd.engine import export_student
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('checkpoint', help='distillation checkpoint')
     parser.add_argument('out', help='student-only checkpoint to write')
     parser.add_argument('--config', help='the distillation config: also write OUT.py')

@@ -62,8 +62,11 @@ if ! have deepforest "$(pin deepforest)"; then
   step "installing deepforest's data files (the wheel only, none of its dependencies)"
   "${PIP[@]}" install --no-deps -c "$C" deepforest
 fi
-if ! "$VENV/bin/python" -c 'import mmkd' 2>/dev/null; then
+# Checked from outside the repository: from its root, `import mmkd` finds the source folder
+# whether or not mmkd is installed.
+VPY="$(cd "$VENV" && pwd)/bin/python"
+if ! (cd / && "$VPY" -c 'import mmkd' 2>/dev/null); then
   step "installing mmkd (editable)"
   "${PIP[@]}" install --no-deps --no-build-isolation -e .
 fi
-"$VENV/bin/python" -c 'import torch, torchvision, mmcv, mmcv.ops, mmdet, mmseg, mmpretrain, mmkd; print("[setup] ready: torch", torch.__version__, "mmcv", mmcv.__version__)'
+(cd / && "$VPY" -c 'import torch, torchvision, mmcv, mmcv.ops, mmdet, mmseg, mmpretrain, mmkd; print("[setup] ready: torch", torch.__version__, "mmcv", mmcv.__version__, "mmkd from", mmkd.__path__[0])')

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Training on slurm: bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]
 # GPUS (default 8), GPUS_PER_NODE (8), CPUS_PER_TASK (5) and SRUN_ARGS adjust the job.
+# PYTHON overrides the interpreter (default: the repository's .venv, else python).
 set -x
 PARTITION=$1
 JOB_NAME=$2
@@ -11,9 +12,14 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
-PYTHON=${PYTHON:-python}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The repository's .venv when it is there (no activation needed), else python on PATH.
+if [ -z "${PYTHON:-}" ]; then
+  PYTHON=python
+  [ -x "$REPO/.venv/bin/python" ] && PYTHON="$REPO/.venv/bin/python"
+fi
 
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p "${PARTITION}" \
     --job-name="${JOB_NAME}" \
     --gres=gpu:"${GPUS_PER_NODE}" \
@@ -22,4 +28,5 @@ srun -p "${PARTITION}" \
     --cpus-per-task="${CPUS_PER_TASK}" \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    $PYTHON -u "$(dirname "$0")/train.py" "${CONFIG}" --work-dir="${WORK_DIR}" --launcher="slurm" ${PY_ARGS}
+    "$PYTHON" -u "$REPO/tools/train.py" "${CONFIG}" --work-dir="${WORK_DIR}" \
+    --launcher="slurm" ${PY_ARGS}

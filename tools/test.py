@@ -2,6 +2,7 @@
 
 CONFIG may be a distillation config (the student is tested, no teacher is built) or a
 plain model config. CHECKPOINT may be a full distillation checkpoint or a student-only one.
+Runs mmkd's Runner, as tools/train.py does: a missing or malformed dataset file is named.
 """
 import argparse
 import os.path as osp
@@ -13,7 +14,7 @@ try:
 except ImportError:  # running from a source checkout
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     import mmkd  # noqa: F401
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
 from mmkd.engine import close_dist, export_student, plain_student_cfg, prepare_cfg
 from mmkd.engine.cli import add_common_args, load_cfg
@@ -43,9 +44,8 @@ def main():
             cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
                 cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
             cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
-        prepare_cfg(cfg, args.launcher)
-        runner = Runner.from_cfg(cfg)
-        runner.test()
+        prepare_cfg(cfg, args.launcher)  # runner_type mmkd.Runner unless the config names one
+        RUNNERS.build(cfg).test()
     close_dist()
 
 

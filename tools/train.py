@@ -1,4 +1,5 @@
-"""Train a distillation (or any OpenMMLab) config with MMEngine's Runner.
+"""Train a distillation (or any OpenMMLab) config with mmkd's Runner (MMEngine's, plus
+dataset checks and atomic checkpoints).
 
 Takes mmdet's arguments: python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
 [--amp] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi].
@@ -43,8 +44,7 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
-    prepare_cfg(cfg, args.launcher)
-    cfg.setdefault('runner_type', 'mmkd.Runner')  # atomic checkpoints
+    prepare_cfg(cfg, args.launcher)  # runner_type mmkd.Runner unless the config names one
     RUNNERS.build(cfg).train()
     close_dist()
 

@@ -1,11 +1,9 @@
-"""Datasets: Fashion-MNIST and VOC-format datasets composed from it."""
-from .compose_voc import (FASHION_PALETTE, fashion_det_metainfo, fashion_seg_metainfo,
-                          make_fashion_voc)
-from .fashion_mnist import FASHION_CLASSES, load_fashion_mnist, unpack_fashion_mnist
+"""Datasets the library itself needs: the seeded augmentation wrapper and dataset checks.
+
+The offline demo/test data (Fashion-MNIST, the composed VOC set) live in
+:mod:`mmkd.testing`, which ``import mmkd`` does not import.
+"""
+from .checks import find_dataset_problem
 from .seeded_augmentation import SeededAugmentation
 
-__all__ = [
-    'FASHION_CLASSES', 'FASHION_PALETTE', 'fashion_det_metainfo', 'fashion_seg_metainfo',
-    'load_fashion_mnist', 'make_fashion_voc', 'SeededAugmentation',
-    'unpack_fashion_mnist'
-]
+__all__ = ['SeededAugmentation', 'find_dataset_problem']

@@ -3,7 +3,8 @@ import os.path as osp
 import xml.etree.ElementTree as ET
 from typing import Optional
 
-from .fashion_mnist import IDX_FILES
+IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
+             't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')  # the layout mmpretrain reads
 
 
 def _read_ids(path: str) -> list:

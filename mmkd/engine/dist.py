@@ -5,10 +5,8 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 from mmengine.model import MMDistributedDataParallel
-from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
-from mmengine.registry import Registry
 
-MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='mmkd')
+from mmkd.registry import MODEL_WRAPPERS
 
 TIMEOUT_ENV = 'MMKD_DIST_TIMEOUT'
 

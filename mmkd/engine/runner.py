@@ -1,15 +1,14 @@
-"""MMEngine's Runner, with atomic checkpoints and dataset errors that name the file."""
+"""MMEngine's Runner, with atomic checkpoints, safe checkpoint loading and dataset errors
+that name the file."""
 import os
 import os.path as osp
 
 from mmengine.dist import master_only
-from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
-from mmengine.registry import Registry
 from mmengine.runner import Runner as MMEngineRunner
 
 from mmkd.datasets.checks import find_dataset_problem
-
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='mmkd')
+from mmkd.registry import RUNNERS
+from mmkd.utils.checkpoint import register_safe_loader
 
 
 @RUNNERS.register_module()
@@ -18,9 +17,15 @@ class Runner(MMEngineRunner):
     saving never leaves a truncated ``epoch_N.pth`` for ``--resume`` to trip over.
 
     Datasets are checked for listed files that are missing before training starts, and a
-    dataset that fails to build is examined to name the missing or malformed file.
-    ``tools/train.py`` uses it unless the config names another ``runner_type``.
+    dataset that fails to build is examined to name the missing or malformed file. Local
+    checkpoints (``load_from``, ``resume``) load through :func:`mmkd.utils.load_file`.
+    ``tools/train.py`` and ``tools/test.py`` use it unless the config names another
+    ``runner_type``.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        register_safe_loader()
+        super().__init__(*args, **kwargs)
 
     @staticmethod
     def build_dataloader(dataloader, seed=None, diff_rank_seed=False):

@@ -1,6 +1,7 @@
 """What tools/train.py and tools/test.py add to a config before building the Runner."""
 from mmengine.config import Config
 
+from mmkd.utils.checkpoint import register_safe_loader
 from .dist import init_cpu_dist
 
 
@@ -16,7 +17,13 @@ def _add_hook(cfg: Config, hook_type: str) -> None:
 
 
 def prepare_cfg(cfg: Config, launcher: str = 'none') -> Config:
-    """Import mmkd in the runner, keep checkpoints safe, and make CPU/gloo DDP work."""
+    """Import mmkd in the runner, keep checkpoints safe, and make CPU/gloo DDP work.
+
+    The runner is mmkd's (dataset checks, atomic checkpoints) unless the config names
+    another ``runner_type``. mmengine's checkpoint loader is made to load local files through
+    mmkd's safe path (:func:`mmkd.utils.register_safe_loader`), whichever Runner is used.
+    """
+    register_safe_loader()
     imports = dict(cfg.get('custom_imports', None) or {})
     names = list(imports.get('imports', []))
     if 'mmkd' not in names:
@@ -25,6 +32,7 @@ def prepare_cfg(cfg: Config, launcher: str = 'none') -> Config:
     _add_hook(cfg, 'mmkd.SafeCheckpointHook')
     if is_distiller(cfg):
         _add_hook(cfg, 'mmkd.StudentCheckpointHook')
+    cfg.setdefault('runner_type', 'mmkd.Runner')
     cfg.launcher = launcher
     if launcher != 'none':
         init_cpu_dist()

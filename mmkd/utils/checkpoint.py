@@ -4,7 +4,8 @@ PyTorch >= 2.6 loads with ``weights_only=True``: a file may hold tensors and
 plain containers only, so that loading cannot run code. mmkd keeps that
 default for every file, writes checkpoints that satisfy it, and offers one
 explicit opt-in for older files you trust: ``MMKD_TRUST_CHECKPOINTS=1``
-(or ``--trust-checkpoints`` on the tools).
+(or ``--trust-checkpoints`` on the tools). mmengine's own loader goes through
+the same path once :func:`register_safe_loader` is called, as each run does.
 """
 import os
 import pickle
@@ -128,13 +129,20 @@ def student_state(state: Dict[str, torch.Tensor], prefix: str = 'student.'
     return out, len(out)
 
 
-def _register_mmengine_loader() -> None:
-    """Make mmengine's loader (resume, load_from) load local files through :func:`load_file`."""
-    from mmengine.runner.checkpoint import CheckpointLoader
+def load_local_safely(filename: str, map_location: Any) -> Any:
+    """mmengine's loader for local paths, going through :func:`load_file`."""
+    return load_file(os.path.expanduser(filename), map_location)
 
-    @CheckpointLoader.register_scheme(prefixes='', force=True)
-    def load_local_safely(filename, map_location):
-        return load_file(os.path.expanduser(filename), map_location)
+
+def register_safe_loader() -> None:
+    """Make mmengine's checkpoint loader (``load_from``, ``resume``, ``Pretrained`` inits)
+    load local files through :func:`load_file` in this process.
+
+    Called when a run is set up (``prepare_cfg``, mmkd's ``Runner``); ``import mmkd``
+    alone leaves mmengine's loaders as they are. Calling it again changes nothing.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=load_local_safely, force=True)
 
 
 def save_atomic(obj: Any, path: str) -> None:
@@ -142,6 +150,3 @@ def save_atomic(obj: Any, path: str) -> None:
     tmp = f'{path}.tmp.{os.getpid()}'
     torch.save(obj, tmp)
     os.replace(tmp, path)
-
-
-_register_mmengine_loader()

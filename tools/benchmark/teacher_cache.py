@@ -22,13 +22,13 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 from mmengine.config import Config  # noqa: E402
 
-from mmkd.datasets import unpack_fashion_mnist  # noqa: E402
-from mmkd.datasets.offline import (classification_options, dotted,  # noqa: E402
-                                   save_random_weights)
+from mmkd.testing import unpack_fashion_mnist  # noqa: E402
+from mmkd.testing.offline import (classification_options, dotted,  # noqa: E402
+                                  save_random_weights)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--config', default='configs/icd/cifar100_wrn28_4_wrn16_2.py')
     parser.add_argument('--epochs', type=int, default=3)
     parser.add_argument('--samples', type=int, default=2048, help='training images used')

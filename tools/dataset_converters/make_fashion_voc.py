@@ -14,7 +14,7 @@ try:
 except ImportError:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmkd.datasets import make_fashion_voc  # noqa: E402
+from mmkd.testing import make_fashion_voc  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

@@ -12,7 +12,7 @@ try:
 except ImportError:  # running from a source checkout
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmkd.datasets import unpack_fashion_mnist  # noqa: E402
+from mmkd.testing import unpack_fashion_mnist  # noqa: E402
 
 
 def main():

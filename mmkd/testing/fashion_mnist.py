@@ -8,12 +8,12 @@ from typing import Tuple
 
 import numpy as np
 
+from mmkd.datasets.checks import IDX_FILES
+
 FASHION_ROOT = '/usr/share/datasets/fashion-mnist'
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
                    'Sneaker', 'Bag', 'Ankle boot')
 
-IDX_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
-             't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')  # the layout mmpretrain reads
 _IMAGES_MAGIC = 2051  # 0x00000803: uint8, 3 dimensions
 _LABELS_MAGIC = 2049  # 0x00000801: uint8, 1 dimension
 

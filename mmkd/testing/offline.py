@@ -5,7 +5,8 @@ benchmarks run them unchanged except for the overrides built here: the data poin
 Fashion-MNIST-composed VOC folders (detection, segmentation) or at Fashion-MNIST
 (classification), images are ``size`` pixels, pretrained inits are off, and the heads
 have the datasets' class counts. The teacher spec returned is the teacher's model entry
-with the same changes, to build (and save) a teacher checkpoint from.
+with the same changes, to build (and save) a teacher checkpoint from. Pipeline transforms
+are changed by their ``type``: a config whose pipeline lacks one gets an error naming it.
 """
 import os
 import os.path as osp
@@ -17,6 +18,7 @@ from mmengine.registry import DefaultScope
 from mmkd.models.model_config import load_model_cfg
 from mmkd.registry import MODELS
 from .compose_voc import fashion_det_metainfo, fashion_seg_metainfo
+from .pipeline import changes_by_type
 
 TASKS = {'mmdet': 'det', 'mmseg': 'seg', 'mmpretrain': 'cls'}
 
@@ -67,6 +69,20 @@ def _spec_with(spec, changes: dict) -> dict:
     return dict(base, **changes)
 
 
+def pipeline_at(cfg, key: str, changes: dict) -> dict:
+    """``changes`` (by transform type) to the pipeline of the dataset at dotted ``key``
+    (numbers index lists), as the index-keyed dict that ``merge_from_dict`` applies."""
+    name = getattr(cfg, 'filename', None) or 'the config'
+    node = cfg
+    try:
+        for part in key.split('.'):
+            node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise ValueError(f'{name} has no dataset at {key}, where the offline overrides '
+                         'expect one') from None
+    return changes_by_type(node.get('pipeline') or [], changes, f'{name}: {key}.pipeline')
+
+
 def light_detector() -> dict:
     """Faster R-CNN settings for small images and 10 classes: fewer proposals and RoIs."""
     return dict(roi_head=dict(bbox_head=dict(num_classes=10, fc_out_channels=128)),
@@ -83,14 +99,18 @@ def detection_options(cfg, devkit: str, size: int = 128, batch_size: int = 2,
     """
     heads = light_detector() if light else dict(roi_head=dict(bbox_head=dict(num_classes=10)))
     voc = dict(data_root=devkit.rstrip('/') + '/', metainfo=fashion_det_metainfo())
-    train_voc = dict(voc, pipeline={'2': dict(scale=(size, size))})  # Resize
-    test_voc = dict(voc, pipeline={'1': dict(scale=(size, size))})
+    resize = {'Resize': dict(scale=(size, size))}
+    train = 'train_dataloader.dataset.dataset.datasets'  # RepeatDataset of ConcatDataset
+    train_vocs = {i: dict(voc, pipeline=pipeline_at(cfg, f'{train}.{i}', resize))
+                  for i in ('0', '1')}
+    test_voc = {split: dict(voc, pipeline=pipeline_at(cfg, f'{split}_dataloader.dataset', resize))
+                for split in ('val', 'test')}
     loader = dict(num_workers=0, persistent_workers=False)
     options = {
         'train_dataloader': dict(loader, batch_size=batch_size, dataset=dict(
-            times=1, dataset=dict(datasets={'0': train_voc, '1': train_voc}))),
-        'val_dataloader': dict(loader, dataset=test_voc),
-        'test_dataloader': dict(loader, dataset=test_voc),
+            times=1, dataset=dict(datasets=train_vocs))),
+        'val_dataloader': dict(loader, dataset=test_voc['val']),
+        'test_dataloader': dict(loader, dataset=test_voc['test']),
         'model': dict(student=entry_with(cfg.model.student, dict(
                           heads, backbone=dict(init_cfg=None))),
                       teacher=entry_with(cfg.model.teacher, heads)),
@@ -105,21 +125,22 @@ def segmentation_options(cfg, voc_root: str, size: int = 128, batch_size: int = 
     seg = dict(type='BaseSegDataset', data_root=osp.join(voc_root, 'VOC2007'),
                metainfo=fashion_seg_metainfo(),
                data_prefix=dict(seg_map_path='SegmentationClass'))
-    small = {'2': dict(scale=(2 * size, size)), '3': dict(crop_size=(size, size)),
-             '6': dict(size=(size, size))}  # RandomResize, RandomCrop, Pad
-    train = dict(seg, ann_file='ImageSets/Segmentation/train.txt', pipeline=small)
-    test = dict(seg, ann_file='ImageSets/Segmentation/val.txt',
-                pipeline={'1': dict(scale=(size, size))})
+    small = {'RandomResize': dict(scale=(2 * size, size)),
+             'RandomCrop': dict(crop_size=(size, size)), 'Pad': dict(size=(size, size))}
+    train = {i: dict(seg, ann_file='ImageSets/Segmentation/train.txt', pipeline=pipeline_at(
+        cfg, f'train_dataloader.dataset.datasets.{i}', small)) for i in ('0', '1')}
+    test = {split: dict(seg, ann_file='ImageSets/Segmentation/val.txt', pipeline=pipeline_at(
+        cfg, f'{split}_dataloader.dataset', {'Resize': dict(scale=(size, size))}))
+        for split in ('val', 'test')}
     classes = len(fashion_seg_metainfo()['classes'])
     heads = dict(decode_head=dict(num_classes=classes),
                  auxiliary_head=dict(num_classes=classes))
     loader = dict(num_workers=0, persistent_workers=False)
     options = {
         'data_preprocessor': dict(size=(size, size)),
-        'train_dataloader': dict(loader, batch_size=batch_size,
-                                 dataset=dict(datasets={'0': train, '1': train})),
-        'val_dataloader': dict(loader, dataset=test),
-        'test_dataloader': dict(loader, dataset=test),
+        'train_dataloader': dict(loader, batch_size=batch_size, dataset=dict(datasets=train)),
+        'val_dataloader': dict(loader, dataset=test['val']),
+        'test_dataloader': dict(loader, dataset=test['test']),
         'model': dict(student=entry_with(cfg.model.student, dict(pretrained=None, **heads)),
                       teacher=entry_with(cfg.model.teacher, heads)),
     }

@@ -1,0 +1,68 @@
+"""Demo and test scaffolding stays off ``import mmkd``'s path; its pipeline overrides find
+transforms by type."""
+import ast
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO
+from mmkd.testing.offline import (detection_options, dotted, pipeline_at,
+                                  segmentation_options)
+from mmkd.testing.pipeline import changes_by_type
+
+PIPELINE = [dict(type='LoadImageFromFile'), dict(type='mmdet.Resize', scale=(1000, 600)),
+            dict(type='RandomFlip'), dict(type='PackDetInputs')]
+
+
+def test_import_mmkd_leaves_out_the_scaffolding():
+    code = ('import sys, mmkd\n'
+            'print(sorted(m for m in sys.modules if m.startswith("mmkd")))')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, 'PYTHONPATH': REPO})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    modules = ast.literal_eval(proc.stdout.strip().splitlines()[-1])
+    assert 'mmkd.datasets.checks' in modules and 'mmkd.registry' in modules
+    scaffolding = ('testing', 'offline', 'compose_voc', 'fashion_mnist')
+    assert not [m for m in modules if set(m.split('.')) & set(scaffolding)], modules
+
+
+def test_transforms_are_found_by_type():
+    assert changes_by_type(PIPELINE, {'Resize': dict(scale=(64, 64))}, 'x') == {
+        '1': dict(scale=(64, 64))}
+    with pytest.raises(ValueError, match=r"cfg\.py: a\.pipeline has no 'Pad' transform"):
+        changes_by_type(PIPELINE, {'Pad': dict(size=(64, 64))}, 'cfg.py: a.pipeline')
+    twice = PIPELINE[:2] + [dict(type='Resize')]
+    with pytest.raises(ValueError, match=r"has 2 \(positions \[1, 2\]\), expected one"):
+        changes_by_type(twice, {'Resize': {}}, 'x')
+
+
+@pytest.mark.parametrize('config, options', [
+    ('configs/lckd/fasterrcnn_r101_r18_voc.py', lambda cfg: detection_options(cfg, 'devkit')),
+    ('configs/lckd/deeplabv3_r101_r18_voc.py', lambda cfg: segmentation_options(cfg, 'voc')),
+])
+def test_offline_overrides_change_the_named_transforms(config, options):
+    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg.merge_from_dict(dotted(options(cfg)[0]))
+    loaders = [cfg.val_dataloader.dataset, cfg.test_dataloader.dataset]
+    train = cfg.train_dataloader.dataset
+    loaders += train.dataset.datasets if 'dataset' in train else train.datasets
+    for dataset in loaders:
+        changed = {t.type.split('.')[-1] for t in dataset.pipeline
+                   if (128, 128) in (t.get('scale'), t.get('crop_size'), t.get('size')) or
+                   t.get('scale') == (256, 128)}
+        assert changed in ({'Resize'}, {'RandomResize', 'RandomCrop', 'Pad'}), dataset.pipeline
+
+
+def test_a_missing_transform_names_the_config_and_the_type(tmp_path):
+    path = tmp_path / 'my_config.py'
+    path.write_text("val_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImage')]))")
+    cfg = Config.fromfile(str(path))
+    where = re.escape(f'{path}: val_dataloader.dataset.pipeline')
+    with pytest.raises(ValueError, match=rf"{where} has no 'Resize' transform to change; "
+                       r"its transforms are \['LoadImage'\]"):
+        pipeline_at(cfg, 'val_dataloader.dataset', {'Resize': dict(scale=(64, 64))})
