@@ -63,7 +63,7 @@ def test_teacher_stops_at_its_deepest_tap(teacher_ckpt):
                                                   type='ConvBNConnector', in_channels=8,
                                                   out_channels=16))))
     ran = []
-    model.teacher.backbone.layer2.register_forward_hook(lambda *a: ran.append(1))
+    model.teacher.model.backbone.layer2.register_forward_hook(lambda *a: ran.append(1))
     model(*batch(), mode='loss')
     assert ran == []
 
@@ -71,7 +71,7 @@ def test_teacher_stops_at_its_deepest_tap(teacher_ckpt):
 def test_predict_runs_the_student_alone(teacher_ckpt):
     model = build(teacher_ckpt, KD).eval()
     ran = []
-    model.teacher.register_forward_hook(lambda *a: ran.append(1))
+    model.teacher.model.register_forward_hook(lambda *a: ran.append(1))
     inputs, samples = batch()
     preds = model(inputs, samples, mode='predict')
     assert len(preds) == 4 and ran == []
@@ -121,22 +121,23 @@ def test_class_count_mismatch_for_logit_loss(tmp_path):
 
 def test_non_finite_term_stops_before_the_update(teacher_ckpt):
     from mmengine.optim import OptimWrapper
-    model = build(teacher_ckpt, dict(kd=dict(type='KDLoss', student='head.fc', teacher='head.fc',
-                                             loss_weight=float('inf'))))
+    model = build(teacher_ckpt, KD)
+    model.distill_losses['kd'].loss_weight = float('inf')  # the term diverges, not the batch
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     before = model.student.head.fc.weight.clone()
     inputs, samples = batch()
     data = dict(inputs=list((inputs * 50 + 100).clamp(0, 255)), data_samples=samples)
-    with pytest.raises(FloatingPointError, match='non-finite distillation loss distill.loss_kd'):
+    with pytest.raises(FloatingPointError, match='non-finite distillation loss distill.loss_kd '
+                                                 'at iteration .*Lower its loss_weight'):
         model.train_step(data, wrapper)
     assert torch.equal(model.student.head.fc.weight, before)
 
 
 def test_stopped_distillation_skips_the_teacher(teacher_ckpt):
     model = build(teacher_ckpt, KD)
-    model.distill_enabled = False
+    assert model.set_distillation(False) and not model.set_distillation(False)
     ran = []
-    model.teacher.register_forward_hook(lambda *a: ran.append(1))
+    model.teacher.model.register_forward_hook(lambda *a: ran.append(1))
     out = model(*batch(), mode='loss')
     assert ran == [] and out['distill.loss_kd'].item() == 0.0
 
@@ -149,7 +150,7 @@ def test_teacher_gets_its_own_preprocessed_inputs(teacher_ckpt):
             teacher_data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
                                            mean=[10.0], std=[2.0])))
     seen = {}
-    model.teacher.backbone.conv1.register_forward_pre_hook(
+    model.teacher.model.backbone.conv1.register_forward_pre_hook(
         lambda m, a: seen.setdefault('teacher', a[0]))
     model.student.backbone.conv1.register_forward_pre_hook(
         lambda m, a: seen.setdefault('student', a[0]))
@@ -161,14 +162,14 @@ def test_teacher_gets_its_own_preprocessed_inputs(teacher_ckpt):
     assert torch.allclose(seen['student'], raw)
 
 
-def test_virtual_samples_feed_both_models_the_same_mixed_inputs(teacher_ckpt):
+def test_virtual_sample_step_feed_both_models_the_same_mixed_inputs(teacher_ckpt):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(dict(
             type='mmkd.Distiller', student=classifier(8), teacher=classifier(16),
             teacher_ckpt=teacher_ckpt, losses=KD,
-            virtual_samples=dict(mode='patch', alpha=0.4, prob=1.0, grid=2)))
+            step=dict(type='VirtualSampleStep', mode='patch', alpha=0.4, prob=1.0, grid=2)))
     seen = {}
-    model.teacher.backbone.conv1.register_forward_pre_hook(lambda m, a: seen.update(t=a[0]))
+    model.teacher.model.backbone.conv1.register_forward_pre_hook(lambda m, a: seen.update(t=a[0]))
     model.student.backbone.conv1.register_forward_pre_hook(lambda m, a: seen.update(s=a[0]))
     head_ran = []
     model.student.head.loss_module.register_forward_hook(lambda *a: head_ran.append(1))
@@ -181,18 +182,18 @@ def test_virtual_samples_feed_both_models_the_same_mixed_inputs(teacher_ckpt):
     # patches of a 16x16 input reproduces from the recorded permutation and weights.
     torch.manual_seed(0)
     torch.rand(())  # the draw that decided to use the mixed batch
-    perm, lam = model.mixer.draw(4)
-    expected = model.mixer.mix(inputs, perm, lam)
+    perm, lam = model.step.mixer.draw(4)
+    expected = model.step.mixer.mix(inputs, perm, lam)
     assert torch.allclose(seen['s'], expected)
     assert len(set(lam.flatten().tolist())) == 4
 
 
-def test_virtual_samples_refuse_losses_that_read_labels(teacher_ckpt):
+def test_virtual_sample_step_refuse_losses_that_read_labels(teacher_ckpt):
     with pytest.raises(ValueError, match=r"never labels.*\['dkd'\]"):
         with DefaultScope.overwrite_default_scope('mmpretrain'):
             MODELS.build(dict(
                 type='mmkd.Distiller', student=classifier(8), teacher=classifier(16),
-                teacher_ckpt=teacher_ckpt, virtual_samples=dict(prob=0.5),
+                teacher_ckpt=teacher_ckpt, step=dict(type='VirtualSampleStep', prob=0.5),
                 losses=dict(dkd=dict(type='DKDLoss', student='head.fc', teacher='head.fc'))))
 
 
@@ -225,3 +226,52 @@ def test_taps_on_frozen_student_stages_are_reported(teacher_ckpt, monkeypatch):
     said.clear()
     build(teacher_ckpt, KD)  # nothing frozen: nothing said
     assert said == []
+
+
+def test_renamed_keys_name_their_replacement(teacher_ckpt):
+    with pytest.raises(TypeError, match=r"`virtual_samples` was renamed; use "
+                                        r"step=dict\(type='VirtualSampleStep'"):
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            MODELS.build(dict(type='mmkd.Distiller', student=classifier(8),
+                              teacher=classifier(16), teacher_ckpt=teacher_ckpt, losses=KD,
+                              virtual_samples=dict(prob=0.5)))
+    with pytest.raises(TypeError, match='`pair_weights` was renamed; use `level_weights`'):
+        build(teacher_ckpt, dict(london=dict(
+            type='LipschitzLoss', pair_weights=[1, 1], student=['backbone.layer1',
+                                                                'backbone.layer2'],
+            teacher=['backbone.layer1', 'backbone.layer2'])))
+
+
+def test_evaluation_keeps_no_student_tap_records(teacher_ckpt):
+    model = build(teacher_ckpt, KD)
+    model(*batch(), mode='loss')
+    model.eval()
+    model(*batch(), mode='predict')
+    assert model.student_taps.records == {} and model.teacher.taps.records == {}
+
+
+def test_a_misspelt_type_names_the_entry_and_the_closest_names(teacher_ckpt):
+    with pytest.raises(KeyError, match=r"loss 'kd': unknown type 'KDLos'; did you mean 'KDLoss'"):
+        build(teacher_ckpt, dict(kd=dict(KD['kd'], type='KDLos')))
+    with pytest.raises(KeyError, match=r"loss 'fit', connector: unknown type 'ConvBnConnector'; "
+                                       r"did you mean 'ConvBNConnector'"):
+        build(teacher_ckpt, dict(fit=dict(type='FitNetLoss', student='backbone.layer3',
+                                          teacher='backbone.layer3', connector=dict(
+                                              type='ConvBnConnector', in_channels=32,
+                                              out_channels=64))))
+
+
+def test_a_non_finite_loss_weight_is_refused_when_the_model_is_built(teacher_ckpt):
+    with pytest.raises(ValueError, match="loss 'kd': loss_weight must be a finite number, got nan"):
+        build(teacher_ckpt, dict(kd=dict(KD['kd'], loss_weight=float('nan'))))
+
+
+def test_non_finite_pixels_are_blamed_on_the_batch_not_the_term(teacher_ckpt):
+    from mmengine.optim import OptimWrapper
+    model = build(teacher_ckpt, KD)
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    inputs, samples = batch()
+    inputs[0, 0, 0, 0] = float('nan')
+    with pytest.raises(FloatingPointError, match=r"student's own losses \(loss_student\) are "
+                                                 r"non-finite too.*NaN/Inf pixels"):
+        model.train_step(dict(inputs=list(inputs), data_samples=samples), wrapper)

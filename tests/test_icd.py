@@ -15,7 +15,7 @@ from mmkd.models.losses.icd import ICDLoss
 from mmkd.registry import MODELS
 
 
-def numpy_icd(f_s, f_t, w_s, b_s, w_t, b_t, t, bias, max_scale=10.0, inv_weight=0.5):
+def numpy_icd(f_s, f_t, w_s, b_s, w_t, b_t, t, bias=0.0, max_scale=10.0, inv_weight=0.5):
     """The reference formulas, independently, in float64."""
     f_s, f_t = np.asarray(f_s, np.float64), np.asarray(f_t, np.float64)
     if f_s.ndim == 4:
@@ -44,19 +44,22 @@ def numpy_icd(f_s, f_t, w_s, b_s, w_t, b_t, t, bias, max_scale=10.0, inv_weight=
 def params_np(loss):
     return dict(w_s=loss.embed_s.weight.detach().numpy(), b_s=loss.embed_s.bias.detach().numpy(),
                 w_t=loss.embed_t.weight.detach().numpy(), b_t=loss.embed_t.bias.detach().numpy(),
-                t=loss.logit_scale.item(), bias=loss.logit_bias.item())
+                t=loss.logit_scale.item())
 
 
 @pytest.mark.parametrize('shape', ['vector', 'map'])
 def test_matches_numpy(shape):
     torch.manual_seed(0)
     loss = ICDLoss(in_channels_s=12, in_channels_t=20, embed_dim=8, inv_weight=0.5)
-    with torch.no_grad():
-        loss.logit_bias.fill_(0.3)  # no effect on either softmax, but still in S
     f_s = torch.randn(6, 12, 3, 3) if shape == 'map' else torch.randn(6, 12)
     f_t = torch.randn(6, 20, 3, 3) if shape == 'map' else torch.randn(6, 20)
     expected = numpy_icd(f_s.numpy(), f_t.numpy(), **params_np(loss))
     assert loss(f_s, f_t).item() == pytest.approx(expected, rel=1e-5)
+    # the reference's learnable bias on S changes neither softmax: left out, same value
+    biased = numpy_icd(f_s.numpy(), f_t.numpy(), **params_np(loss), bias=0.3)
+    assert loss(f_s, f_t).item() == pytest.approx(biased, rel=1e-5)
+    # checkpoints written while the loss still held the bias load
+    loss.load_state_dict(dict(loss.state_dict(), logit_bias=torch.tensor(0.3)))
     # the default scale starts at exp(1.0) (the reference exponentiates its init 1.0)
     assert loss.scale().item() == pytest.approx(math.e)
     # loss_weight and inv_weight
@@ -92,8 +95,6 @@ def test_gradients_reach_student_side_only():
                     ('t', loss.logit_scale), ('student feature', f_s)]:
         assert p.grad is not None and p.grad.abs().sum() > 0, name
     assert f_t.grad is None  # the base class detaches the teacher feature
-    # the bias shifts every logit equally: kept for parity, it has no effect
-    assert loss.logit_bias.grad is not None and abs(loss.logit_bias.grad.item()) < 1e-6
 
 
 def test_bad_inputs_name_both_shapes():

@@ -242,7 +242,7 @@ def test_teacher_autoencoder_learns_and_keeps_teacher_frozen(stage1, tmp_path):
     model.train()
     assert not model.teacher.training and model.autoencoder.training
     ran = []
-    model.teacher.head.register_forward_hook(lambda *a: ran.append(1))
+    model.teacher.model.head.register_forward_hook(lambda *a: ran.append(1))
     torch.manual_seed(0)
     data = dict(inputs=[torch.randint(0, 255, (1, 16, 16), dtype=torch.uint8)
                         for _ in range(8)],

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from mmkd.models.losses import DistillContext
 from mmkd.models.losses.lipschitz import (LipschitzLoss, _gram_operator, spectral_norm,
                                          transmitting_matrix)
 
@@ -88,7 +89,7 @@ def test_gradient_reaches_student_and_matches_finite_differences(mode):
                             pairs='connected')
 
     def value():  # compute in float64 to make finite differences meaningful
-        return loss_fn.compute(s, t)
+        return loss_fn.compute(s, t, DistillContext())
 
     value().backward()
     grad = s[1].grad[0, 0, 0, 0].item()
@@ -105,7 +106,7 @@ def test_gradient_reaches_student_and_matches_finite_differences(mode):
 def test_reference_pairs_use_the_unconnected_next_stage():
     s, raw, t = stages(6), stages(7), stages(8)
     loss = LipschitzLoss(iters=60, loss_weight=1.0, scale=1.0)
-    value = loss(s, t, student_raw=raw)
+    value = loss(s, t, DistillContext(student_raw=raw))
     sig = exact(transmitting_matrix(s[0], raw[1]))
     tsig = exact(transmitting_matrix(t[0], t[1]))
     sig1 = exact(transmitting_matrix(s[1], raw[2]))

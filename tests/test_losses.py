@@ -7,9 +7,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmkd.models.losses import (ATLoss, ChannelWiseDivergence, DistillLoss, DKDLoss, FitNetLoss,
-                                KDLoss, OFDLoss, PKDLoss)
+from mmkd.models.losses import (ATLoss, ChannelWiseDivergence, DistillContext, DistillLoss,
+                                DKDLoss, FitNetLoss, KDLoss, OFDLoss, PKDLoss)
 from mmkd.registry import MODELS
+
+
+def at(level):
+    return DistillContext(level=level)
+
+
+def labels(gt):
+    """A context giving the loss its ground-truth labels directly."""
+    return DistillContext(values=dict(gt_label=gt))
 
 
 def _np_log_softmax(x: np.ndarray) -> np.ndarray:
@@ -152,7 +161,7 @@ def _margin_ref(gamma: float, beta: float) -> float:
 def test_ofd_margin_from_bn():
     gamma, beta = [1.0, -2.0, 0.5, 0.1], [0.0, 1.0, -0.5, 1.0]
     loss = OFDLoss(teacher_bn='bn')
-    loss.bind_teacher(_Teacher(gamma, beta))
+    loss.setup(None, _Teacher(gamma, beta))
     margin = loss.margin_0
     assert margin.shape == (1, 4, 1, 1)
     ref = [_margin_ref(g, b) for g, b in zip(gamma, beta)]
@@ -166,7 +175,7 @@ def test_ofd_margin_from_bn():
 
 def test_ofd_masking_rule():
     loss = OFDLoss(teacher_bn='bn2')  # gamma 1, beta 0: margin -0.79788
-    loss.bind_teacher(_Teacher([1.0], [0.0]))
+    loss.setup(None, _Teacher([1.0], [0.0]))
     t = torch.tensor([-2.0, -0.5, 1.0, 0.5]).view(1, 1, 1, 4)
     s = torch.tensor([-1.0, 0.0, 0.5, -3.0]).view(1, 1, 1, 4)
     # target = [-0.798, -0.5, 1, 0.5]; position 0: s < target <= 0 -> ignored;
@@ -175,26 +184,25 @@ def test_ofd_masking_rule():
     s2, t2 = torch.cat([s, s]), torch.cat([t, t])
     assert loss(s2, t2).item() == pytest.approx(12.75, rel=1e-6)  # / batch size
     loss_none = OFDLoss(teacher_bn='bn2', normalize='none', loss_weight=2.0)
-    loss_none.bind_teacher(_Teacher([1.0], [0.0]))
+    loss_none.setup(None, _Teacher([1.0], [0.0]))
     assert loss_none(s2, t2).item() == pytest.approx(2 * 25.5, rel=1e-6)
 
 
 def test_ofd_multi_level_and_errors():
     teacher = _Teacher([0.5, 0.5], [3.0, 3.0])  # Phi(-6) < 0.001: margin -1.5
     loss = MODELS.build(dict(type='mmkd.OFDLoss', teacher_bn=['bn', 'bn2']))
-    assert OFDLoss.per_level is True
-    loss.bind_teacher(teacher)
+    loss.setup(None, teacher)
     t = torch.full((1, 2, 1, 1), -5.0)
     s = torch.zeros(1, 2, 1, 1)
-    assert loss(s, t, level=0).item() == pytest.approx(2 * 1.5 ** 2, rel=1e-6)
+    assert loss.compute(s, t, at(0)).item() == pytest.approx(2 * 1.5 ** 2, rel=1e-6)
     t1, s1 = torch.full((1, 1, 1, 1), -5.0), torch.zeros(1, 1, 1, 1)
-    assert loss(s1, t1, level=1).item() == pytest.approx(0.7978845608 ** 2, rel=1e-5)
+    assert loss.compute(s1, t1, at(1)).item() == pytest.approx(0.7978845608 ** 2, rel=1e-5)
     with pytest.raises(ValueError):
-        loss(s1, t1, level=0)  # 1 channel against the 2-channel margin of 'bn'
+        loss.compute(s1, t1, at(0))  # 1 channel against the 2-channel margin of 'bn'
     with pytest.raises(KeyError, match='backbone.missing'):
-        OFDLoss(teacher_bn='backbone.missing').bind_teacher(teacher)
+        OFDLoss(teacher_bn='backbone.missing').setup(None, teacher)
     with pytest.raises(TypeError, match='conv'):
-        OFDLoss(teacher_bn='conv').bind_teacher(teacher)
+        OFDLoss(teacher_bn='conv').setup(None, teacher)
     with pytest.raises(RuntimeError):
         OFDLoss(teacher_bn='bn')(s, t)
 
@@ -269,13 +277,13 @@ def test_dkd_matches_probability_reference():
     s = torch.randn(6, 5, generator=_gen(21)) * 2
     t = torch.randn(6, 5, generator=_gen(22)) * 2
     gt = torch.tensor([0, 1, 2, 3, 4, 2])
-    assert DKDLoss.needs == ('gt_label',)
+    assert DKDLoss.reads == ('gt_label',)
     for tau, alpha, beta in [(4.0, 1.0, 8.0), (1.0, 0.5, 2.0)]:
         ref = _np_dkd(s.double().numpy(), t.double().numpy(), gt.numpy(), tau, alpha, beta)
-        got = DKDLoss(tau=tau, alpha=alpha, beta=beta)(s, t, gt_label=gt).item()
+        got = DKDLoss(tau=tau, alpha=alpha, beta=beta)(s, t, labels(gt)).item()
         assert got == pytest.approx(ref, rel=1e-4)
-    weighted = DKDLoss(loss_weight=3.0)(s, t, gt_label=gt).item()
-    assert weighted == pytest.approx(3 * DKDLoss()(s, t, gt_label=gt).item(), rel=1e-6)
+    weighted = DKDLoss(loss_weight=3.0)(s, t, labels(gt)).item()
+    assert weighted == pytest.approx(3 * DKDLoss()(s, t, labels(gt)).item(), rel=1e-6)
 
 
 def test_dkd_decomposes_kd_and_is_stable():
@@ -283,14 +291,14 @@ def test_dkd_decomposes_kd_and_is_stable():
     s = torch.randn(1, 4, generator=_gen(23))
     t = torch.randn(1, 4, generator=_gen(24))
     gt = torch.tensor([1])
-    tckd = DKDLoss(tau=1.0, alpha=1.0, beta=0.0)(s, t, gt_label=gt).item()
-    nckd = DKDLoss(tau=1.0, alpha=0.0, beta=1.0)(s, t, gt_label=gt).item()
+    tckd = DKDLoss(tau=1.0, alpha=1.0, beta=0.0)(s, t, labels(gt)).item()
+    nckd = DKDLoss(tau=1.0, alpha=0.0, beta=1.0)(s, t, labels(gt)).item()
     p_t_gt = torch.softmax(t.double(), 1)[0, 1].item()
     kd = KDLoss(tau=1.0)(s, t).item()
     assert tckd + (1 - p_t_gt) * nckd == pytest.approx(kd, rel=1e-4)
     # a student that is certain of its target: 1 - p_gt underflows, the loss must not
     big = torch.tensor([[200.0, 0.0, 0.0]])
-    loss = DKDLoss(tau=1.0)(big, torch.zeros(1, 3), gt_label=torch.tensor([0]))
+    loss = DKDLoss(tau=1.0)(big, torch.zeros(1, 3), labels(torch.tensor([0])))
     assert torch.isfinite(loss) and loss.item() > 100
 
 

@@ -9,7 +9,7 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
 from mmkd.registry import MODELS
-from mmkd.datasets.offline import light_detector
+from mmkd.testing.offline import light_detector
 from conftest import REPO
 from e2e import save_model_weights
 
@@ -50,12 +50,12 @@ def test_teacher_logits_come_from_the_student_rois(distiller):
     student.bbox_head.fc_cls.register_forward_hook(
         lambda m, a, out: recorded.update(logits=out))
     ran = []
-    distiller.teacher.rpn_head.register_forward_hook(lambda *a: ran.append('rpn'))
+    distiller.teacher.model.rpn_head.register_forward_hook(lambda *a: ran.append('rpn'))
     inputs = torch.rand(2, 3, 96, 96) * 255
     losses = distiller(inputs, samples(), mode='loss')
     assert ran == []  # the teacher stops at its neck: no RPN, assigner or sampler
 
-    teacher = distiller.teacher
+    teacher = distiller.teacher.model
     with torch.no_grad():
         feats = teacher.extract_feat(inputs)
         head = teacher.roi_head
@@ -77,4 +77,4 @@ def test_wrong_taps_and_teachers_are_named(distiller):
     with pytest.raises(ValueError, match="the student taps must be the RoI logits and the RoIs"):
         loss([torch.zeros(4, 11)], [torch.zeros(1, 256, 8, 8)])
     with pytest.raises(TypeError, match='needs a two-stage teacher with an mmdet RoI head'):
-        loss.bind_teacher(torch.nn.Linear(2, 2))
+        loss.setup(None, torch.nn.Linear(2, 2))

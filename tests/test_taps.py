@@ -38,13 +38,16 @@ def test_output_input_and_pre_relu_taps_hold_the_right_tensors():
     taps.reset()
     x = torch.randn(2, 2, 4, 4)
     logits = net(x)
+    records = taps.take()
     block = net.layer1[1]
     inner = net.layer1[0](x)
     expected_pre = block.conv2(torch.relu(block.conv1(inner))) + inner
-    assert torch.allclose(taps.get('layer1:pre_relu'), expected_pre)
-    assert (taps.get('layer1:pre_relu') < 0).any()  # kept before the in-place ReLU
-    assert torch.allclose(taps.get('layer1'), torch.relu(expected_pre))
-    assert torch.allclose(net.head(taps.get('head:input')), logits)
+    assert torch.allclose(records['layer1:pre_relu'], expected_pre)
+    assert (records['layer1:pre_relu'] < 0).any()  # kept before the in-place ReLU
+    assert torch.allclose(records['layer1'], torch.relu(expected_pre))
+    assert torch.allclose(net.head(records['head:input']), logits)
+    net(x)  # outside reset() ... take(), nothing is recorded or kept
+    assert taps.records == {}
 
 
 def test_wrong_path_lists_close_names():
@@ -62,14 +65,14 @@ def test_teacher_stops_after_its_deepest_tap():
     taps.reset()
     with pytest.raises(TeacherDone):
         net(torch.randn(1, 2, 4, 4))
-    assert ran == [] and taps.get('layer1').shape == (1, 2, 4, 4)
+    assert ran == [] and taps.take()['layer1'].shape == (1, 2, 4, 4)
 
 
 def test_missing_record_is_an_error():
     taps = Taps(Net(), ['head'], 'student')
     taps.reset()
-    with pytest.raises(RuntimeError, match="student tap 'head' was never recorded"):
-        taps.get('head')
+    with pytest.raises(RuntimeError, match=r"student taps \['head'\] were never recorded"):
+        taps.take()
 
 
 class _TwoInputs(nn.Module):
@@ -84,7 +87,8 @@ def test_later_positional_inputs_can_be_tapped():
     taps.reset()
     x, y = torch.ones(2), torch.full((2, ), 3.0)
     model.pair(x, y)
-    assert taps.get('pair:input1') is y and taps.get('pair:input') is x
+    records = taps.take()
+    assert records['pair:input1'] is y and records['pair:input'] is x
     wrong = Taps(model, ['pair:input2'], 'teacher')
     wrong.reset()
     with pytest.raises(RuntimeError, match="tap 'pair:input2': the module was called with 2"):

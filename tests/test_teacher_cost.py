@@ -48,7 +48,8 @@ def test_teacher_autocast_runs_the_teacher_in_bf16_and_changes_losses_little(tea
     bf16 = build(teacher_ckpt, losses, teacher_autocast='bf16')
     inputs, samples = batch(8)
     seen = []
-    bf16.teacher.backbone.layer3.register_forward_hook(lambda m, a, out: seen.append(out.dtype))
+    bf16.teacher.model.backbone.layer3.register_forward_hook(
+        lambda m, a, out: seen.append(out.dtype))
     a = fp32(inputs, samples, mode='loss')
     b = bf16(inputs, samples, mode='loss')
     assert seen == [torch.bfloat16]
@@ -85,7 +86,7 @@ def test_teacher_cache_skips_the_teacher_and_gives_identical_losses(teacher_ckpt
     torch.manual_seed(0)
     cached = build(teacher_ckpt, losses, teacher_cache=dict())
     runs = []
-    cached.teacher.register_forward_pre_hook(lambda *a: runs.append(1))
+    cached.teacher.model.register_forward_pre_hook(lambda *a: runs.append(1))
     inputs, samples = batch(8)
     first = dict(idx=[(i, 0) for i in range(8)])
     for order in ([0, 1, 2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2, 1, 0], [3, 1, 2, 0]):
@@ -96,7 +97,7 @@ def test_teacher_cache_skips_the_teacher_and_gives_identical_losses(teacher_ckpt
         for key in ('distill.loss_kd', 'distill.loss_fit'):
             assert torch.allclose(a[key], b[key], rtol=1e-5, atol=1e-7), (order, key)
     assert len(runs) == 1  # later batches (reordered, smaller) came from the cache
-    assert cached.teacher_cache.hits == 12 and cached.teacher_cache.misses == 8
+    assert cached.teacher.cache.hits == 12 and cached.teacher.cache.misses == 8
     # a new augmentation of a cached sample is a miss: the teacher runs again
     cached(inputs[:2], keyed([DataSample().set_gt_label(0) for _ in range(2)],
                              [(0, 1), (1, 0)]), mode='loss')

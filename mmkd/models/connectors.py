@@ -6,11 +6,16 @@ from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 
-__all__ = ['ConvBNConnector', 'LinearConnector', 'ResizeConnector']
+__all__ = ['Connector', 'ConvBNConnector', 'LinearConnector', 'ResizeConnector']
+
+
+class Connector(nn.Module):
+    """Base of connectors: ``forward(student, teacher)`` maps the student feature towards
+    the teacher's (the teacher tensor gives the target shape)."""
 
 
 @MODELS.register_module()
-class ConvBNConnector(nn.Module):
+class ConvBNConnector(Connector):
     """1x1 conv (no bias) + BatchNorm mapping ``in_channels`` to ``out_channels``.
 
     The FitNets regressor (Romero et al., ICLR 2015) in the conv+BN form used by OFD
@@ -31,7 +36,7 @@ class ConvBNConnector(nn.Module):
 
 
 @MODELS.register_module()
-class LinearConnector(nn.Module):
+class LinearConnector(Connector):
     """A linear map on the last dim, for (N, C) features such as pooled embeddings."""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -43,7 +48,7 @@ class LinearConnector(nn.Module):
 
 
 @MODELS.register_module()
-class ResizeConnector(nn.Module):
+class ResizeConnector(Connector):
     """Interpolates the student feature to the teacher's spatial size (no parameters)."""
 
     def __init__(self, mode: str = 'bilinear', align_corners: Optional[bool] = False) -> None:

@@ -1,8 +1,9 @@
 """The model the runner trains: a student, a frozen teacher and distillation losses."""
 import copy
+import difflib
 import logging
+import math
 from collections import OrderedDict
-from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -14,35 +15,28 @@ from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_weights_strict
-from .model_config import load_model_cfg
-from .taps import TeacherDone, Taps, as_levels, parse_tap
-from .teacher_cache import TeacherCache
-from .virtual_samples import SegmentMixer
+from .connectors import Connector
+from .frozen_teacher import FrozenTeacher, build_model
+from .losses.base import (GROUND_TRUTH, META_FIELDS, TASK_FIELDS, DistillContext,
+                          DistillLoss, paired_levels, reject_renamed)
+from .taps import TeacherDone, Taps, parse_tap
 
-ENTRY_KEYS = ('student', 'teacher', 'connector', 'level_weights')
-AUTOCAST_DTYPES = {None: None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-
-
-def _build_model(spec, role: str, data_preprocessor: Optional[dict] = None) -> BaseModel:
-    cfg, scope = load_model_cfg(spec, role, data_preprocessor)
-    if scope:
-        with DefaultScope.overwrite_default_scope(scope):
-            return MODELS.build(cfg)
-    return MODELS.build(cfg)
+ENTRY_KEYS = ('student', 'teacher', 'connector')
+RENAMED = {'virtual_samples': "step=dict(type='VirtualSampleStep', mode=..., alpha=..., "
+                              "prob=..., grid=...)"}
 
 
-def _build_mmkd(cfg: dict) -> nn.Module:
+def _build_mmkd(cfg: dict, what: str, base: type = object):
+    """Build an mmkd part; an unknown ``type`` is an error naming ``what`` and the closest
+    registered names of that kind (``base``)."""
+    kind = cfg.get('type')
     with DefaultScope.overwrite_default_scope('mmkd'):
+        if not isinstance(kind, str) or MODELS.get(kind) is None:
+            names = sorted(n for n, c in MODELS.module_dict.items() if issubclass(c, base))
+            close = difflib.get_close_matches(str(kind).split('.')[-1], names, n=3, cutoff=0.5)
+            hint = f'; did you mean {" or ".join(map(repr, close))}?' if close else ''
+            raise KeyError(f'{what}: unknown type {kind!r}{hint} (registered: {names})')
         return MODELS.build(cfg)
-
-
-def _batch_field(name: str, data_samples) -> Tensor:
-    """Ground truth a loss can read: ``gt_label`` (classification) or ``gt_sem_seg``."""
-    if name == 'gt_label':
-        return torch.cat([ds.gt_label.reshape(-1)[:1] for ds in data_samples])
-    if name == 'gt_sem_seg':
-        return torch.stack([ds.gt_sem_seg.data.squeeze(0) for ds in data_samples])
-    raise KeyError(f'unknown batch field {name!r}; known: gt_label, gt_sem_seg')
 
 
 def _tap_list(entries: dict, role: str) -> List[str]:
@@ -63,17 +57,49 @@ def _frozen_taps(student: nn.Module, taps: Sequence[str]) -> List[str]:
     return frozen
 
 
-def _read(taps: Taps, spec: Union[str, Sequence[str]]):
-    """A tap's record, or a tuple of records (one per level) for a list of taps."""
-    return taps.get(spec) if isinstance(spec, str) else tuple(taps.get(t) for t in spec)
+def _read(records: Dict[str, object], spec: Union[str, Sequence[str]]):
+    """A tap's record (a list for levels), or a list of records for a list of taps."""
+    value = records[spec] if isinstance(spec, str) else [records[t] for t in spec]
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _entry(name: str, spec: dict) -> dict:
+    """Check one ``losses`` entry's taps; return it with the loss's own settings apart."""
+    spec = copy.deepcopy(dict(spec))
+    for key in ('student', 'teacher'):
+        tap = spec.get(key)
+        if not (isinstance(tap, str) or (isinstance(tap, (list, tuple)) and tap and
+                                         all(isinstance(t, str) for t in tap))):
+            raise KeyError(f'loss {name!r} needs a `{key}` tap: a module path string, '
+                           f'or a list of them (one per level)')
+    weight = spec.get('loss_weight', 1.0)
+    if not isinstance(weight, (int, float)) or not math.isfinite(weight):
+        raise ValueError(f'loss {name!r}: loss_weight must be a finite number, got {weight!r}')
+    return dict(student=spec['student'], teacher=spec['teacher'],
+                connector=spec.get('connector'),
+                loss={k: v for k, v in spec.items() if k not in ENTRY_KEYS})
+
+
+def _check_reads(name: str, loss: nn.Module, student: nn.Module) -> None:
+    """Refuse, at build time, a loss that reads a field the student's task lacks."""
+    package = type(student).__module__.split('.')[0]
+    fields = TASK_FIELDS.get(package)
+    for field in loss.reads:
+        if field in META_FIELDS or fields is None:
+            continue  # meta fields exist everywhere; other packages are checked per step
+        if field not in fields:
+            raise ValueError(
+                f'loss {name!r} ({type(loss).__name__}) reads {field!r}, but the student '
+                f'({type(student).__name__}, {package}) has data samples with {list(fields)}')
 
 
 class _Connector(nn.Module):
     """One connector, or a chain of them, for one level."""
 
-    def __init__(self, cfgs: List[dict]) -> None:
+    def __init__(self, cfgs: List[dict], name: str) -> None:
         super().__init__()
-        self.chain = nn.ModuleList(_build_mmkd(c) for c in cfgs)
+        self.chain = nn.ModuleList(_build_mmkd(c, f'loss {name!r}, connector',
+                                               Connector) for c in cfgs)
 
     def forward(self, x: Tensor, target: Tensor) -> Tensor:
         for module in self.chain:
@@ -94,8 +120,9 @@ def _build_connectors(spec, name: str) -> Optional[nn.ModuleList]:
     for i in range(levels):
         per_level.append(_Connector([
             {k: (v[i] if isinstance(v, (list, tuple)) else v) for k, v in c.items()}
-            for c in cfgs]))
+            for c in cfgs], name))
     return nn.ModuleList(per_level)
+
 
 
 class _TwoPreprocessors(nn.Module):
@@ -118,23 +145,22 @@ class Distiller(BaseModel):
 
     Args:
         student: the student model (dict, config path, or ``dict(cfg_path=..., **overrides)``).
-        teacher: the teacher model, same forms.
+        teacher: the teacher model, same forms (see :class:`FrozenTeacher`).
         teacher_ckpt: the teacher's weights. Required: a randomly initialised teacher
             never trains a student silently.
         losses: ``{name: dict(type=LOSS, student=TAP, teacher=TAP, connector=..., **loss_args)}``.
-            A tap that yields a tuple (FPN levels, stages), or a list of taps, applies the loss
-            per level and sums the levels, weighted by ``level_weights`` (a list, or
-            ``'geometric'`` for ``1 / 2 ** (L - 1 - i)``). ``connector`` is a connector dict,
-            a list of them (applied in order), or the name of an earlier entry whose
-            connectors to share. Each entry is logged as ``distill.loss_<name>``.
+            A tap that yields a tuple (FPN levels, stages), or a list of taps, gives the loss
+            a list of levels (a per-level loss sums them with its ``level_weights``).
+            ``connector`` is a connector dict, a list of them (applied in order), or the name
+            of an earlier entry whose connectors to share. Each entry is logged as
+            ``distill.loss_<name>``.
         student_ckpt: optional weights to initialise the student with (after its init_cfg).
         teacher_mode: the teacher's forward mode; ``'tensor'`` avoids the teacher's loss path.
         teacher_data_preprocessor: the teacher's own preprocessor, if it differs.
         data_preprocessor: the student's, when its config keeps it outside ``model``
             (as mmpretrain's do; the Runner passes it here).
-        virtual_samples: L2RKD: ``dict(mode='mixup'|'patch', alpha, prob, grid)``. With
-            probability ``prob`` a step distils on mixed inputs only (no labels; both models
-            run only as far as their taps), see :class:`SegmentMixer`.
+        step: a step strategy that may replace some training steps, e.g. L2RKD's
+            ``dict(type='VirtualSampleStep', ...)`` (see :class:`VirtualSampleStep`).
         teacher_autocast: ``'bf16'`` or ``'fp16'`` runs the teacher's forward under autocast
             (the losses still compute in fp32); None keeps the teacher in fp32.
         teacher_cache: classification: ``dict(max_items=..., dtype='float32')`` reuses the
@@ -151,68 +177,50 @@ class Distiller(BaseModel):
                  teacher_mode: str = 'tensor',
                  teacher_data_preprocessor: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 virtual_samples: Optional[dict] = None,
+                 step: Optional[dict] = None,
                  teacher_autocast: Optional[str] = None,
                  teacher_cache: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 **renamed) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not teacher_ckpt:
-            raise ValueError('Distiller needs `teacher_ckpt`: a teacher without trained '
-                             'weights would distil noise into the student')
-        self.student = _build_model(student, 'student', data_preprocessor)
-        self.teacher = _build_model(teacher, 'teacher')
-        load_weights_strict(self.teacher, teacher_ckpt, 'teacher')
-        self.teacher.requires_grad_(False)
-        self.teacher.eval()
-        self.teacher_ckpt = teacher_ckpt
+        reject_renamed('Distiller', renamed, RENAMED)
+        if not losses:
+            raise ValueError('Distiller needs at least one entry in `losses`')
+        entries = {name: _entry(name, spec) for name, spec in losses.items()}
+        self.student = build_model(student, 'student', data_preprocessor)
+        self.teacher = FrozenTeacher(teacher, teacher_ckpt, _tap_list(entries, 'teacher'),
+                                     mode=teacher_mode, autocast=teacher_autocast,
+                                     cache=teacher_cache)
         self.student_ckpt = student_ckpt
-        self.teacher_mode = teacher_mode
-        if teacher_autocast not in AUTOCAST_DTYPES:
-            raise ValueError(f'teacher_autocast must be one of {list(AUTOCAST_DTYPES)}, '
-                             f'got {teacher_autocast!r}')
-        self.teacher_autocast = teacher_autocast
-        self.teacher_cache = TeacherCache(**teacher_cache) if teacher_cache is not None else None
         if teacher_data_preprocessor is None:
             self.data_preprocessor = self.student.data_preprocessor
         else:
             self.data_preprocessor = _TwoPreprocessors(
                 self.student.data_preprocessor, MODELS.build(teacher_data_preprocessor))
-        if self.teacher_cache is not None and getattr(
+        if teacher_cache is not None and getattr(
                 self.student.data_preprocessor, 'batch_augments', None):
             raise ValueError('teacher_cache cannot be used with batch_augments (mixup, cutmix) '
                              'in the data preprocessor: a cached sample would be mixed '
                              'differently next time')
 
-        if not losses:
-            raise ValueError('Distiller needs at least one entry in `losses`')
         self.entries = {}
         self.distill_losses = nn.ModuleDict()
         self.connectors = nn.ModuleDict()
         self.shared_connectors = {}
-        self._connected_now = {}  # connector outputs of the current step
-        for name, spec in losses.items():
-            spec = copy.deepcopy(dict(spec))
-            for key in ('student', 'teacher'):
-                tap = spec.get(key)
-                if not (isinstance(tap, str) or (isinstance(tap, (list, tuple)) and tap and
-                                                 all(isinstance(t, str) for t in tap))):
-                    raise KeyError(f'loss {name!r} needs a `{key}` tap: a module path string, '
-                                   f'or a list of them (one per level)')
-            loss_cfg = {k: v for k, v in spec.items() if k not in ENTRY_KEYS}
-            self.distill_losses[name] = _build_mmkd(loss_cfg)
-            connector = spec.get('connector')
+        for name, entry in entries.items():
+            loss = self.distill_losses[name] = _build_mmkd(entry.pop('loss'), f'loss {name!r}',
+                                                           DistillLoss)
+            connector = entry.pop('connector')
             if isinstance(connector, str):  # share another entry's connectors
                 if connector not in self.connectors:
                     raise KeyError(f'loss {name!r} shares the connectors of {connector!r}, '
                                    f'which is not an earlier entry with a connector')
                 self.shared_connectors[name] = connector
-            else:
-                connectors = _build_connectors(connector, name)
-                if connectors is not None:
-                    self.connectors[name] = connectors
-            self.entries[name] = dict(student=spec['student'], teacher=spec['teacher'],
-                                      level_weights=spec.get('level_weights'))
-            self.distill_losses[name].bind_teacher(self.teacher)
+            elif connector is not None:
+                self.connectors[name] = _build_connectors(connector, name)
+            loss.setup(self.student, self.teacher.model)
+            _check_reads(name, loss, self.student)
+            self.entries[name] = entry
         student_taps = _tap_list(self.entries, 'student')
         self.student_taps = Taps(self.student, student_taps, 'student')
         frozen = _frozen_taps(self.student, student_taps)
@@ -221,23 +229,36 @@ class Distiller(BaseModel):
                       f'parameter there requires grad, e.g. the backbone\'s frozen_stages): '
                       f'distillation through them trains connectors only, not the student',
                       logger='current', level=logging.WARNING)
-        self.teacher_taps = Taps(self.teacher, _tap_list(self.entries, 'teacher'), 'teacher',
-                                 stop_when_done=True)
         # Multipliers set by the weight-schedule hook; distillation on/off by the stop hook.
         self.loss_scales = {name: 1.0 for name in self.entries}
         self.distill_enabled = True
-        self.mixer = SegmentMixer(**virtual_samples) if virtual_samples else None
-        labelled = [n for n, loss in self.distill_losses.items() if loss.needs]
-        if self.mixer is not None and labelled:
-            raise ValueError(f'virtual_samples mix inputs but never labels, so losses that read '
-                             f'ground truth cannot use them: {labelled}')
+        self.step = _build_mmkd(step, 'step') if step else None
+        labelled = [n for n, loss in self.distill_losses.items()
+                    if any(f in GROUND_TRUTH for f in loss.reads)]
+        if getattr(self.step, 'label_free', False) and labelled:
+            raise ValueError(f'{type(self.step).__name__} mixes inputs but never labels, so '
+                             f'losses that read ground truth cannot use it: {labelled}')
+
+    # -- what hooks change -----------------------------------------------------------
+    @property
+    def loss_names(self) -> List[str]:
+        """The names of the distillation terms, as the config's ``losses`` gives them."""
+        return list(self.entries)
+
+    def set_loss_scale(self, name: str, value: float) -> None:
+        """Multiply distillation term ``name`` by ``value`` from now on."""
+        if name not in self.loss_scales:
+            raise KeyError(f'no distillation loss named {name!r}; the config defines '
+                           f'{sorted(self.loss_scales)}')
+        self.loss_scales[name] = float(value)
+
+    def set_distillation(self, enabled: bool) -> bool:
+        """Run the teacher and the distillation terms or not; True if this changed it."""
+        changed = self.distill_enabled != bool(enabled)
+        self.distill_enabled = bool(enabled)
+        return changed
 
     # -- model state ---------------------------------------------------------------
-    def train(self, mode: bool = True) -> 'Distiller':
-        super().train(mode)
-        self.teacher.eval()
-        return self
-
     def init_weights(self) -> None:
         """Initialise the student and connectors; the teacher keeps its checkpoint."""
         if hasattr(self.student, 'init_weights'):
@@ -252,29 +273,6 @@ class Distiller(BaseModel):
             return self.loss(inputs, data_samples, teacher_inputs)
         return self.student(inputs, data_samples, mode=mode)
 
-    def run_teacher(self, inputs: Tensor, data_samples, use_cache: bool = False) -> None:
-        """Run the teacher without gradient, only as far as its deepest tap (or read its
-        records from the teacher cache)."""
-        self.teacher_taps.reset()
-        keys = None
-        if use_cache and self.teacher_cache is not None:
-            keys = self.teacher_cache.keys(data_samples)
-            cached = self.teacher_cache.lookup(keys, inputs.device)
-            if cached is not None:
-                self.teacher_taps.records = cached
-                return
-        dtype = AUTOCAST_DTYPES[self.teacher_autocast]
-        device = inputs.device.type if inputs.device.type in ('cuda', 'cpu') else 'cpu'
-        # None leaves autocast as it is (on under --amp, off otherwise).
-        precision = nullcontext() if dtype is None else torch.autocast(device, dtype=dtype)
-        with torch.no_grad(), precision:
-            try:
-                self.teacher(inputs, data_samples, mode=self.teacher_mode)
-            except TeacherDone:
-                pass
-        if keys is not None:
-            self.teacher_cache.store(keys, self.teacher_taps.records)
-
     def loss(self, inputs: Tensor, data_samples,
              teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
         if not self.distill_enabled:
@@ -285,45 +283,41 @@ class Distiller(BaseModel):
             for name in self.entries:
                 losses[self._key(name)] = zero
             return losses
-        if self.mixer is not None and self.mixer.use_mixed():
-            return self._virtual_step(inputs, data_samples, teacher_inputs)
-        self.run_teacher(inputs if teacher_inputs is None else teacher_inputs, data_samples,
-                         use_cache=True)
+        if self.step is not None and self.step.applies():
+            return self.step(self, inputs, data_samples, teacher_inputs)
+        teacher = self.teacher(inputs if teacher_inputs is None else teacher_inputs,
+                               data_samples, use_cache=True)
         self.student_taps.reset()
         losses = self._student_loss(inputs, data_samples)
-        return self._add_distill_terms(losses, inputs, data_samples)
+        return self.add_distill_terms(losses, self.student_taps.take(), teacher, data_samples)
 
-    def _virtual_step(self, inputs: Tensor, data_samples,
-                      teacher_inputs: Optional[Tensor]) -> Dict[str, Tensor]:
-        """Distil on virtual samples: the same mixed inputs for both models, no labels."""
-        mixed, teacher_mixed = self.mixer(inputs, teacher_inputs)
-        self.run_teacher(mixed if teacher_mixed is None else teacher_mixed, data_samples)
+    def student_to_taps(self, inputs: Tensor, data_samples) -> Dict[str, object]:
+        """Run the student only as far as its deepest tap; return its tap records."""
         self.student_taps.reset()
         self.student_taps.stop_when_done = True
         try:
-            self.student(mixed, data_samples, mode='tensor')
+            self.student(inputs, data_samples, mode='tensor')
         except TeacherDone:
             pass
         finally:
             self.student_taps.stop_when_done = False
-        # Parameters past the taps get a zero gradient, so distributed sync stays consistent.
-        unused = sum((p.sum() for p in self.student.parameters() if p.requires_grad),
-                     inputs.new_zeros(())) * 0.0
-        return self._add_distill_terms({'loss_student': unused}, mixed, data_samples)
+        return self.student_taps.take()
 
-    def _add_distill_terms(self, losses: Dict[str, Tensor], inputs: Tensor,
-                           data_samples) -> Dict[str, Tensor]:
-        self._connected_now = {}
+    def add_distill_terms(self, losses: Dict[str, Tensor], student: Dict[str, object],
+                          teacher: Dict[str, object], data_samples) -> Dict[str, Tensor]:
+        """Add ``distill.loss_<name>`` for every entry, from the two networks' tap records."""
+        connected_now = {}  # connector outputs of this step, shared between entries
+        iteration = MessageHub.get_current_instance().get_info('iter', None)
         for name, entry in self.entries.items():
             loss = self.distill_losses[name]
-            extra = {field: _batch_field(field, data_samples).to(inputs.device)
-                     for field in loss.needs}
-            value = self._distill_term(name, entry, _read(self.student_taps, entry['student']),
-                                       _read(self.teacher_taps, entry['teacher']), extra)
-            losses[self._key(name)] = value * self.loss_scales[name]
-        self.student_taps.records = {}
-        self.teacher_taps.records = {}
-        self._connected_now = {}
+            raw, target = _read(student, entry['student']), _read(teacher, entry['teacher'])
+            connected = self._connected(name, entry, raw, target, connected_now)
+            ctx = DistillContext(
+                name=name, student_tap=entry['student'], teacher_tap=entry['teacher'],
+                data_samples=data_samples, student=self.student, teacher=self.teacher.model,
+                student_raw=raw, connected=connected is not raw, iteration=iteration,
+                reads=loss.reads, device=_first_tensor(raw).device)
+            losses[self._key(name)] = loss(connected, target, ctx) * self.loss_scales[name]
         return losses
 
     def _student_loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
@@ -336,62 +330,27 @@ class Distiller(BaseModel):
     def _key(name: str) -> str:
         return f'distill.{name}' if name.startswith('loss_') else f'distill.loss_{name}'
 
-    def _distill_term(self, name: str, entry: dict, s_val, t_val, extra: dict) -> Tensor:
-        s_levels, t_levels = as_levels(s_val), as_levels(t_val)
-        if (s_levels is None) != (t_levels is None):
-            raise ValueError(
-                f'loss {name!r}: student tap {entry["student"]!r} and teacher tap '
-                f'{entry["teacher"]!r} differ in kind: one gives a tuple of levels, the other '
-                f'a single tensor')
-        if s_levels is None:
-            s_levels, t_levels = [s_val], [t_val]
-        loss = self.distill_losses[name]
+    def _connected(self, name: str, entry: dict, raw, target, connected_now: dict):
+        """The entry's student input after its connectors (``raw`` itself if it has none).
+        Entries sharing connectors on one tap reuse the output (once per step: no
+        recomputation, and a BN connector updates its statistics once)."""
         owner = self.shared_connectors.get(name, name)
-        connectors = self.connectors[owner] if owner in self.connectors else None
-        # A multi-level loss may pair different things (e.g. RoI logits and RoIs with FPN
-        # levels) and checks its inputs itself; connectors always pair level with level.
-        if len(s_levels) != len(t_levels) and (not loss.multi_level or connectors is not None):
-            raise ValueError(f'loss {name!r}: student tap {entry["student"]!r} gives '
-                             f'{len(s_levels)} levels, teacher tap {entry["teacher"]!r} '
-                             f'gives {len(t_levels)}')
-        if connectors is not None and len(connectors) not in (1, len(s_levels)):
+        if owner not in self.connectors:
+            return raw
+        connectors = self.connectors[owner]
+        s_levels, t_levels, multi = paired_levels(name, entry['student'], entry['teacher'],
+                                                  raw, target)
+        if len(connectors) not in (1, len(s_levels)):
             raise ValueError(f'loss {name!r}: {len(connectors)} connectors for '
                              f'{len(s_levels)} levels')
-        connected = s_levels if connectors is None else [self._connected(
-            name, owner, entry, connectors[i if len(connectors) > 1 else 0], s, t, i)
-            for i, (s, t) in enumerate(zip(s_levels, t_levels))]
-        if loss.multi_level:
-            return loss(connected, t_levels, student_raw=s_levels, **extra)
-        weights = self._level_weights(name, entry['level_weights'], len(s_levels))
-        total = 0.0
-        for i, (s, t) in enumerate(zip(connected, t_levels)):
-            if loss.same_shape and s.shape != t.shape:
-                raise ValueError(
-                    f'loss {name!r}, level {i}: student tap {entry["student"]!r} gives shape '
-                    f'{tuple(s.shape)}{" after its connector" if connectors else ""} but teacher '
-                    f'tap {entry["teacher"]!r} gives {tuple(t.shape)}; add or fix a connector')
-            kwargs = dict(extra, level=i) if getattr(loss, 'per_level', False) else extra
-            total = total + weights[i] * loss(s, t, **kwargs)
-        return total
-
-    @staticmethod
-    def _level_weights(name: str, spec, levels: int) -> Sequence[float]:
-        if spec is None:
-            return [1.0] * levels
-        if spec == 'geometric':
-            return [1.0 / 2 ** (levels - 1 - i) for i in range(levels)]
-        if len(spec) != levels:
-            raise ValueError(f'loss {name!r}: {len(spec)} level_weights for {levels} levels')
-        return list(spec)
-
-    def _connected(self, name, owner, entry, connector, s: Tensor, t: Tensor,
-                   level: int) -> Tensor:
-        """The connector's output; entries sharing connectors on one tap reuse it (once per
-        step: no recomputation, and a BN connector updates its statistics once)."""
-        key = (owner, level, id(s))
-        if key not in self._connected_now:
-            self._connected_now[key] = self._connect(name, entry, connector, s, t, level)
-        return self._connected_now[key]
+        out = []
+        for i, (s, t) in enumerate(zip(s_levels, t_levels)):
+            key = (owner, i, id(s))
+            if key not in connected_now:
+                connector = connectors[i if len(connectors) > 1 else 0]
+                connected_now[key] = self._connect(name, entry, connector, s, t, i)
+            out.append(connected_now[key])
+        return out if multi else out[0]
 
     @staticmethod
     def _connect(name, entry, connector, s: Tensor, t: Tensor, level: int) -> Tensor:
@@ -411,11 +370,18 @@ class Distiller(BaseModel):
         if terms and not bool(torch.isfinite(torch.stack(
                 [v.detach().float().sum() for v in terms.values()])).all()):
             bad = [k for k, v in terms.items() if not torch.isfinite(v.detach()).all()]
+            own = [k for k, v in losses.items() if k not in terms and 'loss' in k
+                   and not torch.isfinite(_total(v)).all()]
             it = MessageHub.get_current_instance().get_info('iter', None)
+            advice = (f'The student\'s own losses ({", ".join(own)}) are non-finite too, so the '
+                      f'batch or the student is at fault, not distillation: look for NaN/Inf '
+                      f'pixels or labels (python tools/dataset_converters/check_dataset.py '
+                      f'CONFIG) or lower the learning rate.' if own else
+                      'Lower its loss_weight, check its taps, or give it a connector with BN.')
             raise FloatingPointError(
                 f'non-finite distillation loss {", ".join(bad)} at iteration '
                 f'{"?" if it is None else it + 1}; training stopped before the weights were '
-                f'updated. Lower its weight, check the taps, or use a connector with BN.')
+                f'updated. {advice}')
         loss, log_vars = super().parse_losses(losses)
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             # Log the mean over ranks (the loss the averaged gradient belongs to).
@@ -423,3 +389,14 @@ class Distiller(BaseModel):
             dist.all_reduce(values)
             log_vars = OrderedDict(zip(log_vars, values / dist.get_world_size()))
         return loss, log_vars
+
+
+def _total(value) -> Tensor:
+    """A loss entry (a tensor or a list of them, as mmdet's RPN gives) summed, detached."""
+    if isinstance(value, (list, tuple)):
+        return sum((_total(v) for v in value), torch.zeros(()))
+    return value.detach().float().sum().cpu()
+
+
+def _first_tensor(value) -> Tensor:
+    return _first_tensor(value[0]) if isinstance(value, (list, tuple)) else value

@@ -9,7 +9,8 @@ A tap is written ``'<module path>[:<where>]'``:
 - ``'backbone.layer4:pre_relu'``: for a ResNet stage (or block), the residual
   sum before the final ReLU of its last block.
 
-A module called several times records its last call.
+A module called several times records its last call. Taps record only between
+:meth:`Taps.reset` and :meth:`Taps.take`, so evaluation forwards keep nothing alive.
 """
 import difflib
 from typing import Dict, Iterable, List, Optional
@@ -86,7 +87,7 @@ class Taps:
         self.stop_when_done = stop_when_done
         self._pending: set = set()
         self._armed = False
-        self._handles = []
+        self._recording = False
         for tap in self.taps:
             path, where = parse_tap(tap)
             index = input_index(where)
@@ -95,20 +96,32 @@ class Taps:
                     f'{owner} tap {tap!r}: unknown position {where!r}; use one of {WHERE}')
             module = get_module(model, path, owner)
             if where == 'output':
-                self._handles.append(module.register_forward_hook(self._on_output(tap)))
+                module.register_forward_hook(self._on_output(tap))
             elif where == 'pre_relu':
                 relu = _last_relu(module, path, owner)
-                self._handles.append(relu.register_forward_pre_hook(self._on_input(tap, 0, True)))
-                self._handles.append(module.register_forward_hook(self._on_done(tap)))
+                relu.register_forward_pre_hook(self._on_input(tap, 0, True))
+                module.register_forward_hook(self._on_done(tap))
             else:
-                self._handles.append(module.register_forward_pre_hook(self._on_input(tap, index)))
-                self._handles.append(module.register_forward_hook(self._on_done(tap)))
+                module.register_forward_pre_hook(self._on_input(tap, index))
+                module.register_forward_hook(self._on_done(tap))
 
     def reset(self) -> None:
-        """Clear the records and arm the stop for the next forward."""
+        """Clear the records, start recording, and arm the stop for the next forward."""
         self.records = {}
         self._pending = set(self.taps)
         self._armed = True
+        self._recording = True
+
+    def take(self) -> Dict[str, object]:
+        """The records of the forward since :meth:`reset` (every tap); recording stops."""
+        records, self.records = self.records, {}
+        self._recording = self._armed = False
+        missing = [tap for tap in self.taps if tap not in records]
+        if missing:
+            raise RuntimeError(
+                f'{self.owner} taps {missing} were never recorded during the forward pass; the '
+                f'model did not run those modules (recorded: {sorted(records)})')
+        return records
 
     def _finish(self, tap: str) -> None:
         self._pending.discard(tap)
@@ -118,12 +131,15 @@ class Taps:
 
     def _on_output(self, tap):
         def hook(module, args, output):
-            self.records[tap] = output
-            self._finish(tap)
+            if self._recording:
+                self.records[tap] = output
+                self._finish(tap)
         return hook
 
     def _on_input(self, tap, index: int, copy: bool = False):
         def hook(module, args):
+            if not self._recording:
+                return
             if index >= len(args):
                 raise RuntimeError(f'{self.owner} tap {tap!r}: the module was called with '
                                    f'{len(args)} positional inputs')
@@ -133,20 +149,9 @@ class Taps:
 
     def _on_done(self, tap):
         def hook(module, args, output):
-            self._finish(tap)
+            if self._recording:
+                self._finish(tap)
         return hook
-
-    def get(self, tap: str) -> object:
-        if tap not in self.records:
-            raise RuntimeError(
-                f'{self.owner} tap {tap!r} was never recorded during the forward pass; the model '
-                f'did not run that module (recorded: {sorted(self.records)})')
-        return self.records[tap]
-
-    def remove(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
 
 
 def as_levels(value: object) -> Optional[List[Tensor]]:

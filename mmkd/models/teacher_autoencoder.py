@@ -1,17 +1,13 @@
 """IE-KD stage 1: train an auto-encoder on a frozen teacher's feature."""
 from typing import Dict, Optional, Union
 
-import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
-from mmengine.registry import DefaultScope
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from mmkd.utils.checkpoint import load_weights_strict
 from .autoencoder import FactorAutoEncoder
-from .model_config import load_model_cfg
-from .taps import TeacherDone, Taps
+from .frozen_teacher import FrozenTeacher
 
 RECON = ('l1', 'l2')
 
@@ -49,35 +45,18 @@ class TeacherAutoEncoder(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not teacher_ckpt:
-            raise ValueError('TeacherAutoEncoder needs `teacher_ckpt`: an auto-encoder of a '
-                             'randomly initialised teacher would be useless for distillation')
         if recon not in RECON:
             raise ValueError(f'recon must be one of {RECON}, got {recon!r}')
         if not isinstance(tap, str):
             raise TypeError(f'tap must be one module path string, got {tap!r}')
-        cfg, scope = load_model_cfg(teacher, 'teacher', data_preprocessor)
-        if scope:
-            with DefaultScope.overwrite_default_scope(scope):
-                self.teacher = MODELS.build(cfg)
-        else:
-            self.teacher = MODELS.build(cfg)
-        load_weights_strict(self.teacher, teacher_ckpt, 'teacher')
-        self.teacher.requires_grad_(False)
-        self.teacher.eval()
-        self.teacher_ckpt = teacher_ckpt
-        self.teacher_mode = teacher_mode
-        self.data_preprocessor = self.teacher.data_preprocessor
+        self.teacher = FrozenTeacher(teacher, teacher_ckpt, [tap], mode=teacher_mode,
+                                     data_preprocessor=data_preprocessor,
+                                     owner='TeacherAutoEncoder')
+        self.data_preprocessor = self.teacher.model.data_preprocessor
         self.tap = tap
-        self.taps = Taps(self.teacher, [tap], 'teacher', stop_when_done=True)
         self.autoencoder = FactorAutoEncoder(**dict(autoencoder or {}))
         self.recon = recon
         self.loss_weight = loss_weight
-
-    def train(self, mode: bool = True) -> 'TeacherAutoEncoder':
-        super().train(mode)
-        self.teacher.eval()
-        return self
 
     def init_weights(self) -> None:
         """Nothing to do: the teacher keeps its checkpoint, the auto-encoder its
@@ -85,14 +64,7 @@ class TeacherAutoEncoder(BaseModel):
 
     def teacher_feature(self, inputs: Tensor, data_samples=None) -> Tensor:
         """Run the teacher without gradient up to ``tap`` and return the feature."""
-        self.taps.reset()
-        with torch.no_grad():
-            try:
-                self.teacher(inputs, data_samples, mode=self.teacher_mode)
-            except TeacherDone:
-                pass
-        feature = self.taps.get(self.tap)
-        self.taps.records = {}
+        feature = self.teacher(inputs, data_samples)[self.tap]
         if not isinstance(feature, Tensor) or feature.dim() != 4:
             raise ValueError(f'teacher tap {self.tap!r} must give one (N, C, H, W) tensor; got '
                              f'{type(feature).__name__}'

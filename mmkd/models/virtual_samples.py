@@ -1,9 +1,11 @@
 """L2RKD's virtual samples: points on segments between pairs of inputs of a batch."""
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from mmkd.registry import MODELS
 
 
 class SegmentMixer:
@@ -24,9 +26,9 @@ class SegmentMixer:
     def __init__(self, mode: str = 'mixup', alpha: float = 1.0, prob: float = 0.7,
                  grid: int = 4) -> None:
         if mode not in ('mixup', 'patch'):
-            raise ValueError(f"virtual_samples mode must be 'mixup' or 'patch', got {mode!r}")
+            raise ValueError(f"VirtualSampleStep: mode must be 'mixup' or 'patch', got {mode!r}")
         if not 0.0 <= prob <= 1.0 or alpha <= 0 or grid < 1:
-            raise ValueError(f'virtual_samples: need 0 <= prob <= 1, alpha > 0, grid >= 1; '
+            raise ValueError(f'VirtualSampleStep: need 0 <= prob <= 1, alpha > 0, grid >= 1; '
                              f'got prob={prob}, alpha={alpha}, grid={grid}')
         self.mode, self.alpha, self.prob, self.grid = mode, alpha, prob, grid
         self._beta = torch.distributions.Beta(torch.tensor(float(alpha)),
@@ -54,3 +56,36 @@ class SegmentMixer:
         if y is None:
             return self.mix(x, perm, lam), None
         return self.mix(x, perm, lam), self.mix(y, perm, lam)
+
+
+@MODELS.register_module()
+class VirtualSampleStep:
+    """L2RKD's training step: with probability ``prob``, distil on virtual samples only.
+
+    Such a step mixes the batch (:class:`SegmentMixer`, the teacher's own inputs with the
+    same pairs and weights), runs both networks only as far as their taps, and returns the
+    distillation terms with no label loss. Other steps are the Distiller's usual ones.
+    Configure it as ``Distiller(step=dict(type='VirtualSampleStep', mode=..., alpha=...,
+    prob=..., grid=...))``; the arguments are :class:`SegmentMixer`'s.
+    """
+
+    label_free = True  # losses that read ground truth cannot run on its steps
+
+    def __init__(self, **mixer) -> None:
+        self.mixer = SegmentMixer(**mixer)
+
+    def applies(self) -> bool:
+        """Whether this step is a virtual-sample step (drawn once per step)."""
+        return self.mixer.use_mixed()
+
+    def __call__(self, distiller, inputs: Tensor, data_samples,
+                 teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        mixed, teacher_mixed = self.mixer(inputs, teacher_inputs)
+        teacher = distiller.teacher(mixed if teacher_mixed is None else teacher_mixed,
+                                    data_samples)
+        student = distiller.student_to_taps(mixed, data_samples)
+        # Parameters past the taps get a zero gradient, so distributed sync stays consistent.
+        unused = sum((p.sum() for p in distiller.student.parameters() if p.requires_grad),
+                     mixed.new_zeros(())) * 0.0
+        return distiller.add_distill_terms({'loss_student': unused}, student, teacher,
+                                           data_samples)

@@ -34,12 +34,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmkd  # noqa: E402,F401
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from mmkd.datasets import make_fashion_voc, unpack_fashion_mnist  # noqa: E402
-from mmkd.datasets.offline import (classification_options, detection_options,  # noqa: E402
-                                   dotted, save_random_weights, segmentation_options,
-                                   task_of, voc_devkit)
+from mmkd.engine import Runner  # noqa: E402  (safe checkpoint loading, dataset checks)
+from mmkd.testing import make_fashion_voc, unpack_fashion_mnist  # noqa: E402
+from mmkd.testing.offline import (classification_options, detection_options,  # noqa: E402
+                                  dotted, save_random_weights, segmentation_options,
+                                  task_of, voc_devkit)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -181,26 +181,21 @@ class Phases:
         self.model.student.train_step(batch, self.sw)
 
     def teacher_truncated(self, prepared):
-        self.model.run_teacher(*prepared)
+        self.model.teacher(*prepared)
 
     def teacher_loss_mode(self, prepared):
-        taps = self.model.teacher_taps
-        taps.stop_when_done = False
-        try:
-            with torch.no_grad():
-                self.model.teacher(*prepared, mode='loss')
-        finally:
-            taps.stop_when_done = True
+        with torch.no_grad():  # the whole network: its taps record only when reset
+            self.model.teacher.model(*prepared, mode='loss')
 
 
 @contextmanager
 def teacher_autocast(model, dtype):
-    kept = model.teacher_autocast
-    model.teacher_autocast = dtype
+    kept = model.teacher.autocast
+    model.teacher.autocast = dtype
     try:
         yield
     finally:
-        model.teacher_autocast = kept
+        model.teacher.autocast = kept
 
 
 def distill_terms(model, batch):

@@ -1,8 +1,8 @@
 """Log the per-stage Lipschitz estimates of the teacher and the student during training."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmkd.registry import HOOKS
+from .model_access import bare_model
 
 
 @HOOKS.register_module()
@@ -17,13 +17,13 @@ class LipschitzMonitorHook(Hook):
     priority = 'NORMAL'  # before the logger hook (BELOW_NORMAL)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner)
         for name, loss in getattr(model, 'distill_losses', {}).items():
-            sigmas = getattr(loss, 'last_sigmas', None)
+            sigmas = loss.last_stats
             if not sigmas:
                 continue
             for role in ('student', 'teacher'):
                 for i, value in enumerate(sigmas[role]):
                     runner.message_hub.update_scalar(
                         f'train/lipschitz.{name}.{role}_{i}', float(value))
-            loss.last_sigmas = None
+            loss.last_stats = None

@@ -3,9 +3,9 @@ import math
 from typing import Dict, Sequence
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmkd.registry import HOOKS
+from .model_access import bare_model
 
 
 def scheduled_value(schedule: dict, progress: int, total: int) -> float:
@@ -56,17 +56,17 @@ class DistillLossWeightHook(Hook):
         self.by_epoch = by_epoch
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        unknown = set(self.schedules) - set(model.loss_scales)
+        model = bare_model(runner)
+        unknown = set(self.schedules) - set(model.loss_names)
         if unknown:
             raise KeyError(f'DistillLossWeightHook: no distillation loss named {sorted(unknown)};'
-                           f' the config defines {sorted(model.loss_scales)}')
+                           f' the config defines {sorted(model.loss_names)}')
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner)
         progress, total = ((runner.epoch, runner.max_epochs) if self.by_epoch
                            else (runner.iter, runner.max_iters))
         for name, schedule in self.schedules.items():
-            model.loss_scales[name] = scheduled_value(schedule, progress, total)
-            runner.message_hub.update_scalar(f'train/distill.weight_{name}',
-                                             model.loss_scales[name])
+            value = scheduled_value(schedule, progress, total)
+            model.set_loss_scale(name, value)
+            runner.message_hub.update_scalar(f'train/distill.weight_{name}', value)

@@ -2,9 +2,9 @@
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmkd.registry import HOOKS
+from .model_access import bare_model
 
 
 @HOOKS.register_module()
@@ -20,10 +20,9 @@ class StopDistillHook(Hook):
         self.stop_epoch, self.stop_iter = stop_epoch, stop_iter
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner)
         stopped = (runner.epoch >= self.stop_epoch if self.stop_epoch is not None
                    else runner.iter >= self.stop_iter)
-        if model.distill_enabled == stopped:
+        if model.set_distillation(not stopped):
             runner.logger.info(f'distillation {"stopped" if stopped else "running"} at '
                                f'epoch {runner.epoch}, iteration {runner.iter}')
-        model.distill_enabled = not stopped

@@ -4,10 +4,10 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from mmkd.registry import HOOKS
 from mmkd.utils.checkpoint import save_atomic, student_state
+from .model_access import bare_model
 
 
 def student_path(ckpt_path: str) -> str:
@@ -45,7 +45,7 @@ class StudentCheckpointHook(Hook):
                 del self.written[src]
 
     def save(self, runner, src: str) -> str:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = bare_model(runner)
         state, _ = student_state(model.state_dict())
         meta = dict(source=osp.basename(src), epoch=runner.epoch, iter=runner.iter)
         dataset = getattr(runner.train_dataloader, 'dataset', None)

@@ -1,6 +1,6 @@
 """Distillation losses."""
 from .at import ATLoss
-from .base import DistillLoss
+from .base import DistillContext, DistillLoss, PerLevelLoss
 from .cwd import ChannelWiseDivergence
 from .dkd import DKDLoss
 from .fitnet import FitNetLoss
@@ -13,7 +13,8 @@ from .pkd import PKDLoss
 from .roi_kd import RoIKDLoss
 
 __all__ = [
-    'DistillLoss', 'KDLoss', 'FitNetLoss', 'ATLoss', 'OFDLoss', 'ChannelWiseDivergence',
+    'DistillContext', 'DistillLoss', 'PerLevelLoss',
+    'KDLoss', 'FitNetLoss', 'ATLoss', 'OFDLoss', 'ChannelWiseDivergence',
     'PKDLoss', 'DKDLoss', 'LipschitzLoss', 'ICDLoss',
     'IEKDLoss', 'RoIKDLoss'
 ]

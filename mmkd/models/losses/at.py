@@ -3,11 +3,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from .base import DistillContext, LevelWeights, PerLevelLoss
 
 
 @MODELS.register_module()
-class ATLoss(DistillLoss):
+class ATLoss(PerLevelLoss):
     """Activation-based attention transfer (Zagoruyko & Komodakis, ICLR 2017).
 
     ``a(F) = normalize(mean_c(F^p).flatten(1))``; loss ``mean((a(s) - a(t))^2)``.
@@ -17,14 +17,15 @@ class ATLoss(DistillLoss):
 
     same_shape = False
 
-    def __init__(self, p: int = 2, loss_weight: float = 1.0) -> None:
-        super().__init__(loss_weight)
+    def __init__(self, p: int = 2, loss_weight: float = 1.0,
+                 level_weights: LevelWeights = None) -> None:
+        super().__init__(loss_weight, level_weights)
         self.p = p
 
     def _attention(self, feat: Tensor) -> Tensor:
         return F.normalize(feat.pow(self.p).mean(1).flatten(1))
 
-    def compute(self, student: Tensor, teacher: Tensor, **extra) -> Tensor:
+    def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
         if student.shape[0] != teacher.shape[0] or student.dim() != teacher.dim():
             raise ValueError(f'ATLoss: student {tuple(student.shape)} and teacher '
                              f'{tuple(teacher.shape)} differ in batch size or rank')

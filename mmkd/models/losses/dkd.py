@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from .base import DistillContext, LevelWeights, PerLevelLoss
 
 
 def _log_binary(logits: Tensor, gt_label: Tensor, gt_mask: Tensor) -> Tensor:
@@ -17,7 +17,7 @@ def _log_binary(logits: Tensor, gt_label: Tensor, gt_mask: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class DKDLoss(DistillLoss):
+class DKDLoss(PerLevelLoss):
     """Decoupled KD (Zhao et al., CVPR 2022): ``alpha * TCKD + beta * NCKD``.
 
     TCKD is the KL between the teacher's and student's binary (target vs. rest)
@@ -25,21 +25,21 @@ class DKDLoss(DistillLoss):
     classes. Both are summed over the batch, divided by N and scaled by ``tau^2``.
     """
 
-    needs = ('gt_label',)
+    reads = ('gt_label',)
 
     def __init__(self, tau: float = 4.0, alpha: float = 1.0, beta: float = 8.0,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__(loss_weight)
+                 loss_weight: float = 1.0, level_weights: LevelWeights = None) -> None:
+        super().__init__(loss_weight, level_weights)
         self.tau = tau
         self.alpha = alpha
         self.beta = beta
 
-    def compute(self, student: Tensor, teacher: Tensor, gt_label: Tensor, **extra) -> Tensor:
+    def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
         if student.dim() != 2 or student.shape != teacher.shape:
             raise ValueError(f'DKDLoss: expects (N, C) logits of equal shape, got student '
                              f'{tuple(student.shape)}, teacher {tuple(teacher.shape)}')
         n = student.shape[0]
-        gt_label = gt_label.reshape(-1).to(student.device, torch.long)
+        gt_label = ctx.field('gt_label').reshape(-1).to(student.device, torch.long)
         if gt_label.numel() != n:
             raise ValueError(f'DKDLoss: {gt_label.numel()} labels for {n} samples')
         gt_mask = F.one_hot(gt_label, student.shape[1]).bool()

@@ -3,15 +3,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from .base import DistillContext, PerLevelLoss
 
 
 @MODELS.register_module()
-class FitNetLoss(DistillLoss):
+class FitNetLoss(PerLevelLoss):
     """Mean squared error between (connected) student and teacher features.
 
     Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015.
     """
 
-    def compute(self, student: Tensor, teacher: Tensor, **extra) -> Tensor:
+    def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
         return F.mse_loss(student, teacher)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from .base import DistillContext, LevelWeights, PerLevelLoss
 
 
 def _pooled(x: Tensor) -> Tensor:
@@ -38,14 +38,19 @@ def _gather_rows(z: Tensor) -> Tuple[Tensor, int]:
     return torch.cat([p[:n] for p, n in zip(parts, sizes)]), sum(sizes[:rank])
 
 
+def _drop_logit_bias(state_dict, prefix, *args) -> None:
+    """Checkpoints written before the no-op bias was removed hold ``logit_bias``."""
+    state_dict.pop(prefix + 'logit_bias', None)
+
+
 @MODELS.register_module()
-class ICDLoss(DistillLoss):
+class ICDLoss(PerLevelLoss):
     """Invariant Consistency Distillation loss: ``L_con + inv_weight * L_inv``.
 
     With ``z_s = normalize(W_s f_s)``, ``z_t = normalize(W_t f_t)`` (trainable
     ``nn.Linear(C -> embed_dim)`` each, the teacher's projection included, as in the
     reference; the teacher *feature* is detached), ``tau = min(exp(t), max_logit_scale)``
-    and ``S = tau * z_s z_t^T + b`` (B x B):
+    and ``S = tau * z_s z_t^T`` (B x B):
 
     - ``L_con = CE(S, arange(B))`` (mean over rows);
     - ``L_inv = KL(p2 || p1)`` with ``p1 = log_softmax(S, dim=1)``,
@@ -73,8 +78,8 @@ class ICDLoss(DistillLoss):
             initialised process group (or with one rank) it is the plain in-batch loss.
         loss_weight: multiplies the whole loss.
 
-    The learnable bias ``b`` (init 0) is kept for parity with the reference: adding a
-    constant to every logit changes neither softmax, so it has no effect (zero gradient).
+    The reference also adds a learnable bias to ``S``; a constant added to every logit
+    changes neither softmax, so it is left out (checkpoints that hold it still load).
     """
 
     same_shape = False
@@ -87,14 +92,14 @@ class ICDLoss(DistillLoss):
                  max_logit_scale: float = 10.0,
                  inv_weight: float = 0.5,
                  gather: bool = False,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__(loss_weight)
+                 loss_weight: float = 1.0, level_weights: LevelWeights = None) -> None:
+        super().__init__(loss_weight, level_weights)
         self.in_channels_s = in_channels_s
         self.in_channels_t = in_channels_t
         self.embed_s = nn.Linear(in_channels_s, embed_dim)
         self.embed_t = nn.Linear(in_channels_t, embed_dim)
         self.logit_scale = nn.Parameter(torch.tensor(float(init_logit_scale)))
-        self.logit_bias = nn.Parameter(torch.tensor(0.0))
+        self._register_load_state_dict_pre_hook(_drop_logit_bias)
         self.max_logit_scale = max_logit_scale
         self.inv_weight = inv_weight
         self.gather = gather
@@ -103,7 +108,7 @@ class ICDLoss(DistillLoss):
         """``tau = min(exp(t), max_logit_scale)``."""
         return self.logit_scale.exp().clamp(max=self.max_logit_scale)
 
-    def compute(self, student: Tensor, teacher: Tensor, **extra) -> Tensor:
+    def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
         if not isinstance(student, Tensor) or not isinstance(teacher, Tensor):
             raise ValueError('ICDLoss takes one student and one teacher tensor per level, got '
                              f'{type(student).__name__} and {type(teacher).__name__}')
@@ -125,7 +130,7 @@ class ICDLoss(DistillLoss):
                 and dist.get_world_size() > 1):
             z_s, offset = _gather_rows(z_s)
             z_t, _ = _gather_rows(z_t)
-        logits = self.scale() * z_s @ z_t.t() + self.logit_bias  # G x G (G = B locally)
+        logits = self.scale() * z_s @ z_t.t()  # G x G (G = B locally)
         mine = slice(offset, offset + rows)
         labels = torch.arange(offset, offset + rows, device=logits.device)
         log_p1 = F.log_softmax(logits[mine], dim=1)  # this rank's rows, over all teachers

@@ -8,7 +8,7 @@ from torch import Tensor
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_file, state_dict_of
 from ..autoencoder import FactorEncoder
-from .base import DistillLoss
+from .base import DistillContext, LevelWeights, PerLevelLoss
 
 SPLITS = ('natural', 'random')
 DISTANCES = ('factor_transfer', 'l2', 'cosine')
@@ -42,7 +42,7 @@ def _match_spatial(a: Tensor, b: Tensor):
 
 
 @MODELS.register_module()
-class IEKDLoss(DistillLoss):
+class IEKDLoss(PerLevelLoss):
     """Inheritance and exploration: half of the student feature imitates the teacher's
     factor, the other half is pushed away from it.
 
@@ -89,8 +89,8 @@ class IEKDLoss(DistillLoss):
                  w_exp: float = 1.0,
                  teacher_hidden_channels: Optional[int] = None,
                  student_hidden_channels: Optional[int] = None,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__(loss_weight)
+                 loss_weight: float = 1.0, level_weights: LevelWeights = None) -> None:
+        super().__init__(loss_weight, level_weights)
         if split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
         if distance not in DISTANCES:
@@ -177,7 +177,7 @@ class IEKDLoss(DistillLoss):
         with torch.no_grad():
             return self.teacher_encoder(teacher.detach())
 
-    def compute(self, student: Tensor, teacher: Tensor, **extra) -> Tensor:
+    def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
         inherit, explore = self.split_feature(student)
         factor_t = self.teacher_factor(teacher)
         factor_inh = self.inherit_encoder(inherit)

@@ -3,7 +3,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from .base import DistillContext, LevelWeights, PerLevelLoss
 
 
 def _classes_last(logits: Tensor) -> Tensor:
@@ -14,7 +14,7 @@ def _classes_last(logits: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class KDLoss(DistillLoss):
+class KDLoss(PerLevelLoss):
     """Soft-target KD (Hinton et al., "Distilling the Knowledge in a Neural Network", 2015).
 
     ``tau^2 * KL(softmax(t / tau) || softmax(s / tau))`` averaged over samples. Dense
@@ -22,11 +22,14 @@ class KDLoss(DistillLoss):
     ``N * H * W`` positions.
     """
 
-    def __init__(self, tau: float = 4.0, loss_weight: float = 1.0) -> None:
-        super().__init__(loss_weight)
+    same_shape = False  # compute() checks, naming the class counts
+
+    def __init__(self, tau: float = 4.0, loss_weight: float = 1.0,
+                 level_weights: LevelWeights = None) -> None:
+        super().__init__(loss_weight, level_weights)
         self.tau = tau
 
-    def compute(self, student: Tensor, teacher: Tensor, **extra) -> Tensor:
+    def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
         if student.dim() < 2 or student.shape[1] != teacher.shape[1]:
             raise ValueError(
                 f'KDLoss: the teacher and student class counts differ (class dim 1): '

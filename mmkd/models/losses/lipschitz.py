@@ -1,12 +1,12 @@
 """LONDON: Lipschitz continuity guided knowledge distillation (Shang et al., ICCV 2021)."""
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from .base import DistillContext, DistillLoss, LevelWeights, reject_renamed, resolve_level_weights
 
 
 def transmitting_matrix(f1: Tensor, f2: Tensor) -> Tensor:
@@ -88,7 +88,7 @@ class LipschitzLoss(DistillLoss):
 
     ``L = scale * sum_i w_i * MSE(sigma(TM_i^S), sigma(TM_i^T))`` with
     ``w_i = 1 / 2 ** (L - 1 - i)`` for ``L`` stages, so the last pair weighs 1/2, as in the
-    reference code (``pair_weights='geometric'``).
+    reference code (``level_weights='geometric'``, one weight per pair).
 
     Args:
         iters: power iterations (reference: 10 from ``rand`` on CIFAR, 5 from ``ones``
@@ -97,26 +97,24 @@ class LipschitzLoss(DistillLoss):
         mode: ``'paper'`` (gradient through every iteration) or ``'fast'``.
         pairs: which student features form pair ``i``: ``'reference'`` (connected stage i,
             unconnected stage i+1, as the reference code does), ``'connected'`` or ``'raw'``.
-        pair_weights: ``'geometric'`` or a list, one weight per pair.
+        level_weights: ``'geometric'``, None or a list, one weight per pair
+            (formerly ``pair_weights``).
         scale: the reference code divides the term by 200; ``loss_weight`` is its alpha.
     """
 
-    same_shape = False
-    multi_level = True
-
     def __init__(self, iters: int = 10, init: str = 'rand', mode: str = 'paper',
                  pairs: str = 'reference',
-                 pair_weights: Union[str, Sequence[float]] = 'geometric',
-                 scale: float = 1 / 200, loss_weight: float = 0.8) -> None:
+                 level_weights: LevelWeights = 'geometric',
+                 scale: float = 1 / 200, loss_weight: float = 0.8, **renamed) -> None:
         super().__init__(loss_weight)
+        reject_renamed('LipschitzLoss', renamed, {'pair_weights': '`level_weights`'})
         for arg, value, allowed in (('init', init, ('rand', 'ones')),
                                     ('mode', mode, ('paper', 'fast')),
                                     ('pairs', pairs, ('reference', 'connected', 'raw'))):
             if value not in allowed:
                 raise ValueError(f'LipschitzLoss: {arg} must be one of {allowed}, got {value!r}')
         self.iters, self.init, self.mode, self.pairs = iters, init, mode, pairs
-        self.pair_weights, self.scale = pair_weights, scale
-        self.last_sigmas: Optional[dict] = None  # per-pair batch means, for the monitor hook
+        self.level_weights, self.scale = level_weights, scale
 
     def sigmas(self, feats: Sequence[Tensor], nexts: Optional[Sequence[Tensor]] = None
                ) -> List[Tensor]:
@@ -126,22 +124,26 @@ class LipschitzLoss(DistillLoss):
                               self.init, self.mode) for i in range(len(feats) - 1)]
 
     def compute(self, student: List[Tensor], teacher: List[Tensor],
-                student_raw: Optional[List[Tensor]] = None, **extra) -> Tensor:
-        if len(student) < 2 or len(student) != len(teacher):
+                ctx: DistillContext) -> Tensor:
+        if not isinstance(student, list) or len(student) < 2 or len(student) != len(teacher):
             raise ValueError(f'LipschitzLoss needs the same number (>= 2) of student and '
-                             f'teacher stages; got {len(student)} and {len(teacher)}')
-        raw = student if student_raw is None else student_raw
+                             f'teacher stages; got {_count(student)} and {_count(teacher)}')
+        raw = student if ctx.student_raw is None else ctx.student_raw
         first, nxt = {'reference': (student, raw), 'connected': (student, student),
                       'raw': (raw, raw)}[self.pairs]
         s_sig = self.sigmas(first, nxt)
         with torch.no_grad():
             t_sig = self.sigmas(teacher)
         n = len(student)
-        weights = ([1.0 / 2 ** (n - 1 - i) for i in range(n - 1)]
-                   if self.pair_weights == 'geometric' else list(self.pair_weights))
-        if len(weights) != n - 1:
-            raise ValueError(f'LipschitzLoss: {len(weights)} pair_weights for {n - 1} pairs')
-        self.last_sigmas = dict(student=[s.detach().mean() for s in s_sig],
+        if self.level_weights == 'geometric':  # pair i weighs as its first stage i of n
+            weights = resolve_level_weights('geometric', n, 'LipschitzLoss')[:-1]
+        else:
+            weights = resolve_level_weights(self.level_weights, n - 1, 'LipschitzLoss', 'pairs')
+        self.last_stats = dict(student=[s.detach().mean() for s in s_sig],
                                 teacher=[t.mean() for t in t_sig])
         loss = sum(w * F.mse_loss(s, t) for w, s, t in zip(weights, s_sig, t_sig))
         return loss * self.scale
+
+
+def _count(value) -> int:
+    return len(value) if isinstance(value, (list, tuple)) else 1

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from .base import DistillContext, LevelWeights, PerLevelLoss
 
 
 def bn_margin(bn: _BatchNorm) -> Tensor:
@@ -26,28 +26,26 @@ def bn_margin(bn: _BatchNorm) -> Tensor:
 
 
 @MODELS.register_module()
-class OFDLoss(DistillLoss):
+class OFDLoss(PerLevelLoss):
     """Overhaul of feature distillation (Heo et al., ICCV 2019).
 
     The teacher feature is taken before its ReLU and clipped from below by a margin
     derived from the teacher BN that produced it (:func:`bn_margin`). The partial L2
     distance counts positions where the student exceeds the target or the target is
     positive. ``teacher_bn`` names the BN per level of a multi-level tap (buffers
-    ``margin_0``, ``margin_1``, ... are set by :meth:`bind_teacher`).
+    ``margin_0``, ``margin_1``, ... are set by :meth:`setup`).
     """
 
-    per_level = True
-
     def __init__(self, teacher_bn: Union[str, Sequence[str]], loss_weight: float = 1.0,
-                 normalize: str = 'batch') -> None:
-        super().__init__(loss_weight)
+                 normalize: str = 'batch', level_weights: LevelWeights = None) -> None:
+        super().__init__(loss_weight, level_weights)
         if normalize not in ('batch', 'none'):
             raise ValueError(f"OFDLoss: normalize must be 'batch' or 'none', got {normalize!r}")
         self.teacher_bn: List[str] = [teacher_bn] if isinstance(teacher_bn, str) \
             else list(teacher_bn)
         self.normalize = normalize
 
-    def bind_teacher(self, teacher: nn.Module) -> None:
+    def setup(self, student: nn.Module, teacher: nn.Module) -> None:
         """Compute the margins from the teacher's BN modules named by ``teacher_bn``."""
         for i, path in enumerate(self.teacher_bn):
             try:
@@ -59,12 +57,13 @@ class OFDLoss(DistillLoss):
                                 f'{type(bn).__name__}, not an affine BatchNorm')
             self.register_buffer(f'margin_{i}', bn_margin(bn), persistent=False)
 
-    def compute(self, student: Tensor, teacher: Tensor, level: int = 0, **extra) -> Tensor:
+    def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
+        level = ctx.level
         if not 0 <= level < len(self.teacher_bn):
             raise IndexError(f'OFDLoss: level {level} but {len(self.teacher_bn)} teacher_bn')
         margin = getattr(self, f'margin_{level}', None)
         if margin is None:
-            raise RuntimeError('OFDLoss: bind_teacher() must be called before the loss')
+            raise RuntimeError('OFDLoss: setup() must be called before the loss')
         if teacher.dim() != 4 or teacher.shape[1] != margin.shape[1]:
             raise ValueError(f'OFDLoss: teacher feature {tuple(teacher.shape)} does not match '
                              f'the {margin.shape[1]} channels of {self.teacher_bn[level]!r}')

@@ -3,7 +3,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from .base import DistillContext, LevelWeights, PerLevelLoss
 
 
 def _normalize(feat: Tensor) -> Tensor:
@@ -15,7 +15,7 @@ def _normalize(feat: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class PKDLoss(DistillLoss):
+class PKDLoss(PerLevelLoss):
     """PKD (Cao et al., "PKD: General Distillation Framework for Object Detectors via
     Pearson Correlation Coefficient", NeurIPS 2022).
 
@@ -26,11 +26,12 @@ class PKDLoss(DistillLoss):
 
     same_shape = False
 
-    def __init__(self, loss_weight: float = 1.0, resize_stu: bool = True) -> None:
-        super().__init__(loss_weight)
+    def __init__(self, loss_weight: float = 1.0, resize_stu: bool = True,
+                 level_weights: LevelWeights = None) -> None:
+        super().__init__(loss_weight, level_weights)
         self.resize_stu = resize_stu
 
-    def compute(self, student: Tensor, teacher: Tensor, **extra) -> Tensor:
+    def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
         if student.dim() != 4 or student.shape[:2] != teacher.shape[:2]:
             raise ValueError(f'PKDLoss: student {tuple(student.shape)} and teacher '
                              f'{tuple(teacher.shape)} must be (N, C, H, W) with equal N and C')

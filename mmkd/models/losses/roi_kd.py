@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from .base import DistillContext, DistillLoss
 from .kd import soft_kl
 
 
@@ -25,31 +25,39 @@ class RoIKDLoss(DistillLoss):
     (the student's logits, the RoIs they came from, and the teacher's FPN levels).
     """
 
-    same_shape = False
-    multi_level = True
-
     def __init__(self, tau: float = 1.0, loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)
         self.tau = tau
-        self._teacher_head = ()  # a tuple, so the teacher's head is not a submodule here
 
-    def bind_teacher(self, teacher: nn.Module) -> None:
+    def setup(self, student: nn.Module, teacher: nn.Module) -> None:
         head = getattr(teacher, 'roi_head', None)
-        if head is None or not hasattr(head, '_bbox_forward'):
-            raise TypeError(f'RoIKDLoss needs a two-stage teacher with an mmdet RoI head; '
-                            f'{type(teacher).__name__} has none')
-        self._teacher_head = (head, )
+        if not all(hasattr(head, part) for part in ('bbox_roi_extractor', 'bbox_head')):
+            raise TypeError(f'RoIKDLoss needs a two-stage teacher with an mmdet RoI head '
+                            f'(bbox_roi_extractor and bbox_head); {type(teacher).__name__} '
+                            f'has none')
 
-    def compute(self, student: List[Tensor], teacher: List[Tensor], **extra) -> Tensor:
-        if len(student) != 2 or student[1].dim() != 2 or student[1].shape[1] != 5:
+    def compute(self, student: List[Tensor], teacher: List[Tensor],
+                ctx: DistillContext) -> Tensor:
+        if not (isinstance(student, list) and len(student) == 2 and student[1].dim() == 2
+                and student[1].shape[1] == 5):
             raise ValueError(
                 'RoIKDLoss: the student taps must be the RoI logits and the RoIs, e.g. '
                 "['roi_head.bbox_head.fc_cls', 'roi_head.bbox_roi_extractor:input1']; got "
-                f'{[tuple(s.shape) for s in student]}')
+                f'{[tuple(s.shape) for s in student] if isinstance(student, list) else student}')
         logits, rois = student
         with torch.no_grad():
-            t_logits = self._teacher_head[0]._bbox_forward(tuple(teacher), rois)['cls_score']
+            t_logits = teacher_roi_logits(ctx.teacher.roi_head, teacher, rois)
         if t_logits.shape != logits.shape:
             raise ValueError(f'RoIKDLoss: teacher RoI logits {tuple(t_logits.shape)} and '
                              f'student RoI logits {tuple(logits.shape)} differ (class counts?)')
         return soft_kl(logits, t_logits.float(), self.tau)
+
+
+def teacher_roi_logits(head: nn.Module, feats: List[Tensor], rois: Tensor) -> Tensor:
+    """The classification logits of an mmdet ``StandardRoIHead`` for ``rois`` (``(K, 5)``,
+    batch index first) on the FPN levels ``feats``."""
+    extractor = head.bbox_roi_extractor
+    roi_feats = extractor(tuple(feats[:extractor.num_inputs]), rois)
+    if getattr(head, 'with_shared_head', False):
+        roi_feats = head.shared_head(roi_feats)
+    return head.bbox_head(roi_feats)[0]
