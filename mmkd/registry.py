@@ -7,6 +7,7 @@ names the modules that register into it, so a lookup imports them.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
@@ -20,3 +21,5 @@ RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='mmkd',
                    locations=['mmkd.engine.runner'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='mmkd',
                           locations=['mmkd.engine.dist'])
+METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmkd',
+                  locations=['mmkd.evaluation'])

@@ -52,6 +52,22 @@ def test_missing_annotation_and_folder_are_named(voc, tmp_path):
         build(det_loader(tmp_path / 'nowhere'), 'mmdet')
 
 
+def test_empty_lists_and_unknown_classes_are_explained(voc):
+    empty = voc / 'VOC2007' / 'ImageSets' / 'Main' / 'empty.txt'
+    empty.write_text('')
+    loader = det_loader(voc)
+    loader['dataset']['ann_file'] = 'VOC2007/ImageSets/Main/empty.txt'
+    with pytest.raises(FileNotFoundError, match=f'annotation list {empty} lists no images'):
+        build(loader, 'mmdet')
+    loader = det_loader(voc)
+    del loader['dataset']['metainfo']  # VOC's 20 classes: no Fashion item is one of them
+    loader['dataset']['filter_cfg'] = dict(filter_empty_gt=True)  # as training configs have
+    with pytest.raises(FileNotFoundError, match=r"no object in .*Annotations has a class of "
+                                                r"this dataset: the files name \[.*'Trouser'.*"
+                                                r"knows \['aeroplane'.*metainfo=dict\(classes"):
+        build(loader, 'mmdet')
+
+
 def test_missing_segmentation_mask_is_named(voc):
     mask = voc / 'VOC2007' / 'SegmentationClass' / 'train_000001.png'
     os.remove(mask)

@@ -275,3 +275,14 @@ def test_non_finite_pixels_are_blamed_on_the_batch_not_the_term(teacher_ckpt):
     with pytest.raises(FloatingPointError, match=r"student's own losses \(loss_student\) are "
                                                  r"non-finite too.*NaN/Inf pixels"):
         model.train_step(dict(inputs=list(inputs), data_samples=samples), wrapper)
+
+
+def test_missing_and_truncated_teacher_files_name_the_role_and_what_to_do(tmp_path, teacher_ckpt):
+    with pytest.raises(FileNotFoundError, match=r"teacher checkpoint file not found: .*nothere"
+                                                r"\.pth \(teacher_ckpt in the config"):
+        build(str(tmp_path / 'nothere.pth'), KD)
+    data = open(teacher_ckpt, 'rb').read()
+    (tmp_path / 'cut.pth').write_bytes(data[:len(data) // 2])
+    with pytest.raises(RuntimeError, match=r"cannot read teacher checkpoint .*cut\.pth "
+                                           r"\(\d+ bytes\): .*Is it truncated"):
+        build(str(tmp_path / 'cut.pth'), KD)

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, run_tool
+from conftest import FASHION_ROOT, REPO, run_tool
 from test_e2e_classification import free_port
 
 BASH = shutil.which('bash')
@@ -50,17 +50,24 @@ def test_scripts_use_the_venv_python_from_any_folder(tmp_path, script):
     assert str(repo / 'tools' / tool) in call, call
 
 
-def test_dist_train_starts_the_venv_tools_without_activation(tmp_path):
-    """From the repository root, with no python on PATH, torchrun runs tools/train.py."""
+def test_dist_train_runs_a_shipped_config_offline_without_activation(tmp_path):
+    """As a user types it, from the repository root with no python on PATH: two ranks train
+    a shipped config on the offline data and write a student checkpoint."""
     if not os.access(os.path.join(REPO, '.venv', 'bin', 'python'), os.X_OK):
         pytest.skip('no .venv in this checkout (make setup creates it)')
+    if not os.path.isdir(FASHION_ROOT):
+        pytest.skip(f'{FASHION_ROOT} missing: `make test` installs dataset-fashion-mnist')
     env = {'PATH': str(bare_path(tmp_path)), 'HOME': str(tmp_path), 'OMP_NUM_THREADS': '1',
            'PORT': str(free_port())}
-    proc = subprocess.run([BASH, 'tools/dist_train.sh', 'configs/demo/fashion_mnist_kd.py',
-                           '1', '--help'], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert '--trust-checkpoints' in proc.stdout  # train.py imported mmkd and parsed --help
+    work = tmp_path / 'work'
+    config = 'configs/lckd/cifar100_resnet56_resnet20.py'
+    proc = subprocess.run([BASH, 'tools/dist_train.sh', config,
+                           '2', '--offline', str(tmp_path / 'data'), '--work-dir', str(work),
+                           '--cfg-options', 'train_cfg.max_epochs=1'],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '[--offline]' in proc.stdout and 'the teacher is random' in proc.stdout
+    assert (work / 'epoch_1_student.pth').is_file()
 
 
 def test_export_student_explains_itself():

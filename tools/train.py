@@ -2,7 +2,7 @@
 dataset checks and atomic checkpoints).
 
 Takes mmdet's arguments: python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
-[--amp] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi].
+[--amp] [--offline [DATA_DIR]] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi].
 """
 import argparse
 import os.path as osp
@@ -26,6 +26,10 @@ def parse_args():
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale lr by batch size')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in the work dir')
+    parser.add_argument('--offline', nargs='?', const='data/offline', metavar='DATA_DIR',
+                        help='try the config on offline Fashion-MNIST data (made under '
+                             'DATA_DIR, default data/offline) with a random teacher and a '
+                             'short schedule: checks the pipeline before you download data')
     add_common_args(parser)
     return parser.parse_args()
 

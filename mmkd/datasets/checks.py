@@ -20,7 +20,12 @@ def _check_voc_det(cfg: dict, parse: bool = True) -> Optional[str]:
         return f'dataset folder not found: {sub}'
     if not osp.isfile(ann):
         return f'annotation list not found: {ann}'
-    for img_id in _read_ids(ann):
+    ids = _read_ids(ann)
+    if not ids:
+        return f'annotation list {ann} lists no images'
+    classes = _classes_of(cfg)
+    names = set()
+    for img_id in ids:
         xml = osp.join(sub, 'Annotations', f'{img_id}.xml')
         if not osp.isfile(xml):
             return f'annotation file listed in {ann} not found: {xml}'
@@ -42,7 +47,27 @@ def _check_voc_det(cfg: dict, parse: bool = True) -> Optional[str]:
                 [float(box.find(k).text) for k in ('xmin', 'ymin', 'xmax', 'ymax')]
             except (TypeError, ValueError):
                 return f'annotation file {xml} has a non-numeric bndbox coordinate'
+            names.add(obj.find('name').text)
+    if parse and classes and names and not names & set(classes):
+        return (f'no object in {osp.join(sub, "Annotations")} has a class of this dataset: the files name '
+                f'{sorted(names)[:10]}, the dataset knows {list(classes)[:10]}; set the '
+                f"dataset's metainfo=dict(classes=...) (for Fashion VOC data: tools/train.py "
+                f'--offline)')
     return None
+
+
+def _classes_of(cfg: dict) -> tuple:
+    """The classes a dataset config keeps: its metainfo's, or its type's defaults."""
+    classes = (cfg.get('metainfo') or {}).get('classes')
+    if classes:
+        return tuple(classes)
+    from mmengine.registry import DATASETS, DefaultScope
+    kind = str(cfg.get('type', ''))
+    scope = DefaultScope.get_current_instance()
+    if '.' not in kind and scope is not None:
+        kind = f'{scope.scope_name}.{kind}'
+    dataset_cls = DATASETS.get(kind)
+    return tuple(getattr(dataset_cls, 'METAINFO', {}).get('classes', ()))
 
 
 def _check_seg(cfg: dict, parse: bool = True) -> Optional[str]:
@@ -57,6 +82,8 @@ def _check_seg(cfg: dict, parse: bool = True) -> Optional[str]:
         ann = osp.join(root, cfg['ann_file'])
         if not osp.isfile(ann):
             return f'annotation list not found: {ann}'
+        if not _read_ids(ann):
+            return f'annotation list {ann} lists no images'
         img_suffix = cfg.get('img_suffix', '.jpg')
         seg_suffix = cfg.get('seg_map_suffix', '.png')
         for img_id in _read_ids(ann):

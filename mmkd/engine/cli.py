@@ -26,10 +26,13 @@ def load_cfg(args: argparse.Namespace) -> Config:
     if args.trust_checkpoints:
         os.environ[TRUST_ENV] = '1'
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if getattr(args, 'offline', None):  # before --cfg-options, which may change it further
+        from mmkd.testing.offline_run import offline_config
+        cfg = offline_config(cfg, args.offline)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     return cfg

@@ -34,6 +34,9 @@ class Runner(MMEngineRunner):
             built = MMEngineRunner.build_dataloader(dataloader, seed, diff_rank_seed)
         except Exception as err:
             problem = find_dataset_problem(dataset)
+            if problem is None and 'need at least one array to concatenate' in str(err):
+                problem = (f'the dataset {_describe(dataset)} has no samples left (an empty '
+                           f'list, or every sample removed by its filter_cfg or classes)')
             if problem is None:
                 raise
             raise FileNotFoundError(f'{problem} ({type(err).__name__}: {err})') from err
@@ -55,3 +58,13 @@ class Runner(MMEngineRunner):
         finally:
             if osp.exists(osp.join(out_dir, tmp)):
                 os.remove(osp.join(out_dir, tmp))
+
+
+def _describe(dataset) -> str:
+    """``type`` at ``data_root``/``ann_file`` of a dataset config (the inner one if wrapped)."""
+    while isinstance(dataset, dict) and isinstance(dataset.get('dataset'), dict):
+        dataset = dataset['dataset']
+    if not isinstance(dataset, dict):
+        return repr(dataset)
+    return (f"{dataset.get('type')} at "
+            f"{osp.join(dataset.get('data_root') or '', dataset.get('ann_file') or '')}")

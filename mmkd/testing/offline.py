@@ -10,7 +10,7 @@ are changed by their ``type``: a config whose pipeline lacks one gets an error n
 """
 import os
 import os.path as osp
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmengine.registry import DefaultScope
@@ -32,16 +32,39 @@ def task_of(cfg) -> str:
     return TASKS[scope]
 
 
-def save_random_weights(spec, path: str, seed: int = 0) -> dict:
+def save_random_weights(spec, path: str, seed: int = 0,
+                        calibrate: Optional[Tuple[int, ...]] = None) -> dict:
     """Build the model a student/teacher entry describes, seeded, and save its weights
     (``init_weights`` is not called: pretrained inits cannot be downloaded offline).
-    Returns the state dict."""
+    ``calibrate``, an input shape, sets every BatchNorm's statistics from a few batches of
+    standard-normal inputs, so that the random network's features stay of unit scale in
+    eval mode (fresh statistics let them grow layer by layer). Returns the state dict."""
     cfg, scope = load_model_cfg(spec, 'model')
     torch.manual_seed(seed)
     with DefaultScope.overwrite_default_scope(scope or 'mmdet'):
-        state = MODELS.build(cfg).state_dict()
-    torch.save({'state_dict': state}, path)
+        model = MODELS.build(cfg)
+        if calibrate is not None:
+            _calibrate_bn(model, calibrate)
+        state = model.state_dict()
+    tmp = f'{path}.{os.getpid()}.tmp'  # ranks of a distributed run may write it at once
+    torch.save({'state_dict': state}, tmp)
+    os.replace(tmp, path)
     return state
+
+
+def _calibrate_bn(model: torch.nn.Module, shape: Tuple[int, ...], batches: int = 4) -> None:
+    """BN statistics of the feature extractor from ``batches`` standard-normal batches."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    kept = [bn.momentum for bn in norms]
+    for bn in norms:
+        bn.reset_running_stats()
+        bn.momentum = None  # a plain average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            model.extract_feat(torch.randn(shape))
+    for bn, momentum in zip(norms, kept):
+        bn.momentum = momentum
 
 
 def voc_devkit(voc_root: str, out_dir: str) -> str:
@@ -52,7 +75,10 @@ def voc_devkit(voc_root: str, out_dir: str) -> str:
     for year in ('VOC2007', 'VOC2012'):
         link = osp.join(devkit, year)
         if not osp.lexists(link):
-            os.symlink(osp.abspath(osp.join(voc_root, 'VOC2007')), link)
+            try:
+                os.symlink(osp.abspath(osp.join(voc_root, 'VOC2007')), link)
+            except FileExistsError:  # another rank made it
+                pass
     return devkit
 
 
@@ -61,6 +87,14 @@ def entry_with(spec, changes: dict) -> dict:
     if isinstance(spec, str):
         return dict(_delete_=True, cfg_path=spec, **changes)
     return changes
+
+
+def student_entry(cfg, changes: dict) -> dict:
+    """``{'student': entry with changes}``, or nothing for a model without a student (IE-KD
+    stage 1 trains an auto-encoder on the teacher alone)."""
+    if 'student' not in cfg.model:
+        return {}
+    return dict(student=entry_with(cfg.model.student, changes))
 
 
 def _spec_with(spec, changes: dict) -> dict:
@@ -81,6 +115,11 @@ def pipeline_at(cfg, key: str, changes: dict) -> dict:
         raise ValueError(f'{name} has no dataset at {key}, where the offline overrides '
                          'expect one') from None
     return changes_by_type(node.get('pipeline') or [], changes, f'{name}: {key}.pipeline')
+
+
+def _evaluated(cfg) -> list:
+    """The splits a config evaluates on (IE-KD's stage 1 has none)."""
+    return [split for split in ('val', 'test') if cfg.get(f'{split}_dataloader', None)]
 
 
 def light_detector() -> dict:
@@ -104,15 +143,15 @@ def detection_options(cfg, devkit: str, size: int = 128, batch_size: int = 2,
     train_vocs = {i: dict(voc, pipeline=pipeline_at(cfg, f'{train}.{i}', resize))
                   for i in ('0', '1')}
     test_voc = {split: dict(voc, pipeline=pipeline_at(cfg, f'{split}_dataloader.dataset', resize))
-                for split in ('val', 'test')}
+                for split in _evaluated(cfg)}
     loader = dict(num_workers=0, persistent_workers=False)
     options = {
         'train_dataloader': dict(loader, batch_size=batch_size, dataset=dict(
             times=1, dataset=dict(datasets=train_vocs))),
-        'val_dataloader': dict(loader, dataset=test_voc['val']),
-        'test_dataloader': dict(loader, dataset=test_voc['test']),
-        'model': dict(student=entry_with(cfg.model.student, dict(
-                          heads, backbone=dict(init_cfg=None))),
+        **{f'{split}_dataloader': dict(loader, dataset=voc) for split, voc in test_voc.items()},
+        # the per-class table with the Fashion class names
+        **{f'{split}_evaluator': dict(type='mmkd.VOCMetric') for split in test_voc},
+        'model': dict(**student_entry(cfg, dict(heads, backbone=dict(init_cfg=None))),
                       teacher=entry_with(cfg.model.teacher, heads)),
     }
     teacher = _spec_with(cfg.model.teacher, heads)
@@ -131,7 +170,7 @@ def segmentation_options(cfg, voc_root: str, size: int = 128, batch_size: int = 
         cfg, f'train_dataloader.dataset.datasets.{i}', small)) for i in ('0', '1')}
     test = {split: dict(seg, ann_file='ImageSets/Segmentation/val.txt', pipeline=pipeline_at(
         cfg, f'{split}_dataloader.dataset', {'Resize': dict(scale=(size, size))}))
-        for split in ('val', 'test')}
+        for split in _evaluated(cfg)}
     classes = len(fashion_seg_metainfo()['classes'])
     heads = dict(decode_head=dict(num_classes=classes),
                  auxiliary_head=dict(num_classes=classes))
@@ -139,9 +178,8 @@ def segmentation_options(cfg, voc_root: str, size: int = 128, batch_size: int = 
     options = {
         'data_preprocessor': dict(size=(size, size)),
         'train_dataloader': dict(loader, batch_size=batch_size, dataset=dict(datasets=train)),
-        'val_dataloader': dict(loader, dataset=test['val']),
-        'test_dataloader': dict(loader, dataset=test['test']),
-        'model': dict(student=entry_with(cfg.model.student, dict(pretrained=None, **heads)),
+        **{f'{split}_dataloader': dict(loader, dataset=data) for split, data in test.items()},
+        'model': dict(**student_entry(cfg, dict(pretrained=None, **heads)),
                       teacher=entry_with(cfg.model.teacher, heads)),
     }
     teacher = _spec_with(cfg.model.teacher, dict(heads, data_preprocessor=dict(
@@ -161,11 +199,10 @@ def classification_options(cfg, mnist_root: str, batch_size: int = 8,
         'data_preprocessor': dict(num_classes=10, mean=[72.94], std=[90.02]),
         'train_dataloader': dict(batch_size=batch_size, num_workers=0,
                                  persistent_workers=False, dataset=dict(data, split='train')),
-        'val_dataloader': dict(num_workers=0, persistent_workers=False,
-                               dataset=dict(data, split='test')),
-        'test_dataloader': dict(num_workers=0, persistent_workers=False,
-                                dataset=dict(data, split='test')),
-        'model': dict(student=entry_with(cfg.model.student, one_channel),
+        **{f'{split}_dataloader': dict(num_workers=0, persistent_workers=False,
+                                       dataset=dict(data, split='test'))
+           for split in _evaluated(cfg)},
+        'model': dict(**student_entry(cfg, one_channel),
                       teacher=entry_with(cfg.model.teacher, one_channel)),
     }
     teacher = _spec_with(cfg.model.teacher, dict(

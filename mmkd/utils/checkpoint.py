@@ -23,24 +23,33 @@ def trusted() -> bool:
     return os.environ.get(TRUST_ENV, '') not in ('', '0', 'false', 'False')
 
 
-def load_file(path: str, map_location: Any = 'cpu') -> Any:
+def load_file(path: str, map_location: Any = 'cpu', role: str = '') -> Any:
     """``torch.load`` with ``weights_only=True`` unless the user opted in.
 
-    Raises FileNotFoundError naming the file, and a RuntimeError explaining
-    the opt-in when the file holds other Python objects.
+    Raises FileNotFoundError naming the file (and its ``role``, e.g. ``'teacher'``), a
+    RuntimeError explaining the opt-in when the file holds other Python objects, and a
+    RuntimeError naming the file when it cannot be read at all (truncated, not PyTorch).
     """
+    what = f'{role} checkpoint' if role else 'checkpoint'
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint file not found: {path}')
-    if trusted():
-        return torch.load(path, map_location=map_location, weights_only=False)
+        hint = (' (teacher_ckpt in the config: train the teacher first, or point it at its '
+                'weights; see the README, "Datasets" and "First hour")' if role == 'teacher'
+                else '')
+        raise FileNotFoundError(f'{what} file not found: {path}{hint}')
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=not trusted())
     except pickle.UnpicklingError as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
         raise RuntimeError(
-            f'refused to load checkpoint {path}: it holds Python objects other than tensors '
+            f'refused to load {what} {path}: it holds Python objects other than tensors '
             f'and plain containers, and unpickling them could run code ({reason}). If you '
             f'trust this file, set {TRUST_ENV}=1 (or pass --trust-checkpoints) and run again.'
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+        raise RuntimeError(
+            f'cannot read {what} {path} ({os.path.getsize(path)} bytes): {reason}. Is it '
+            f'truncated (an interrupted download or copy) or not a PyTorch checkpoint?'
         ) from None
 
 
@@ -59,7 +68,7 @@ def state_dict_of(checkpoint: Any, path: str) -> Dict[str, torch.Tensor]:
 
 def load_weights_strict(model: torch.nn.Module, path: str, role: str) -> None:
     """Load ``path`` into ``model``; any missing, unexpected or misshapen key is an error."""
-    state = state_dict_of(load_file(path), path)
+    state = state_dict_of(load_file(path, role=role), path)
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]

@@ -39,5 +39,6 @@ val_dataloader = dict(
                  data_prefix=dict(sub_data_root='VOC2007/'),
                  test_mode=True, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+# mmkd's VOCMetric prints the per-class table with the Fashion class names
+val_evaluator = dict(type='mmkd.VOCMetric', metric='mAP', eval_mode='11points')
 test_evaluator = val_evaluator
