@@ -49,10 +49,10 @@ def _check_voc_det(cfg: dict, parse: bool = True) -> Optional[str]:
                 return f'annotation file {xml} has a non-numeric bndbox coordinate'
             names.add(obj.find('name').text)
     if parse and classes and names and not names & set(classes):
-        return (f'no object in {osp.join(sub, "Annotations")} has a class of this dataset: the files name '
-                f'{sorted(names)[:10]}, the dataset knows {list(classes)[:10]}; set the '
-                f"dataset's metainfo=dict(classes=...) (for Fashion VOC data: tools/train.py "
-                f'--offline)')
+        return (f'no object in {osp.join(sub, "Annotations")} has a class of this dataset: '
+                f'the files name {sorted(names)[:10]}, the dataset knows {list(classes)[:10]}; '
+                f"set the dataset's metainfo=dict(classes=...) (for Fashion VOC data: "
+                f'tools/train.py --offline)')
     return None
 
 

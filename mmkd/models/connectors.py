@@ -1,10 +1,11 @@
 """Trainable adapters from the student's feature space to the teacher's."""
-from typing import Optional
+from typing import List, Optional
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
+from .builder import build_part
 
 __all__ = ['Connector', 'ConvBNConnector', 'LinearConnector', 'ResizeConnector']
 
@@ -65,3 +66,34 @@ class ResizeConnector(Connector):
         if tuple(x.shape[2:]) == size:
             return x
         return F.interpolate(x, size=size, mode=self.mode, align_corners=self.align_corners)
+
+
+class ConnectorChain(nn.Module):
+    """One connector, or a chain of them, for one level."""
+
+    def __init__(self, cfgs: List[dict], name: str) -> None:
+        super().__init__()
+        self.chain = nn.ModuleList(build_part(c, f'loss {name!r}, connector',
+                                               Connector) for c in cfgs)
+
+    def forward(self, x: Tensor, target: Tensor) -> Tensor:
+        for module in self.chain:
+            x = module(x, target)
+        return x
+
+
+def build_connectors(spec, name: str) -> Optional[nn.ModuleList]:
+    """Connectors of one loss entry: one per level if any channel setting is a list."""
+    if spec is None:
+        return None
+    cfgs = [spec] if isinstance(spec, dict) else list(spec)
+    lengths = {len(v) for c in cfgs for v in c.values() if isinstance(v, (list, tuple))}
+    if len(lengths) > 1:
+        raise ValueError(f'loss {name!r}: per-level connector settings have different lengths')
+    levels = lengths.pop() if lengths else 1
+    per_level = []
+    for i in range(levels):
+        per_level.append(ConnectorChain([
+            {k: (v[i] if isinstance(v, (list, tuple)) else v) for k, v in c.items()}
+            for c in cfgs], name))
+    return nn.ModuleList(per_level)

@@ -1,6 +1,5 @@
 """The model the runner trains: a student, a frozen teacher and distillation losses."""
 import copy
-import difflib
 import logging
 import math
 from collections import OrderedDict
@@ -10,13 +9,13 @@ import torch
 import torch.distributed as dist
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
-from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_weights_strict
-from .connectors import Connector
-from .frozen_teacher import FrozenTeacher, build_model
+from .builder import build_model, build_part
+from .connectors import build_connectors
+from .frozen_teacher import FrozenTeacher
 from .losses.base import (GROUND_TRUTH, META_FIELDS, TASK_FIELDS, DistillContext,
                           DistillLoss, paired_levels, reject_renamed)
 from .taps import TeacherDone, Taps, parse_tap
@@ -24,19 +23,6 @@ from .taps import TeacherDone, Taps, parse_tap
 ENTRY_KEYS = ('student', 'teacher', 'connector')
 RENAMED = {'virtual_samples': "step=dict(type='VirtualSampleStep', mode=..., alpha=..., "
                               "prob=..., grid=...)"}
-
-
-def _build_mmkd(cfg: dict, what: str, base: type = object):
-    """Build an mmkd part; an unknown ``type`` is an error naming ``what`` and the closest
-    registered names of that kind (``base``)."""
-    kind = cfg.get('type')
-    with DefaultScope.overwrite_default_scope('mmkd'):
-        if not isinstance(kind, str) or MODELS.get(kind) is None:
-            names = sorted(n for n, c in MODELS.module_dict.items() if issubclass(c, base))
-            close = difflib.get_close_matches(str(kind).split('.')[-1], names, n=3, cutoff=0.5)
-            hint = f'; did you mean {" or ".join(map(repr, close))}?' if close else ''
-            raise KeyError(f'{what}: unknown type {kind!r}{hint} (registered: {names})')
-        return MODELS.build(cfg)
 
 
 def _tap_list(entries: dict, role: str) -> List[str]:
@@ -91,38 +77,6 @@ def _check_reads(name: str, loss: nn.Module, student: nn.Module) -> None:
             raise ValueError(
                 f'loss {name!r} ({type(loss).__name__}) reads {field!r}, but the student '
                 f'({type(student).__name__}, {package}) has data samples with {list(fields)}')
-
-
-class _Connector(nn.Module):
-    """One connector, or a chain of them, for one level."""
-
-    def __init__(self, cfgs: List[dict], name: str) -> None:
-        super().__init__()
-        self.chain = nn.ModuleList(_build_mmkd(c, f'loss {name!r}, connector',
-                                               Connector) for c in cfgs)
-
-    def forward(self, x: Tensor, target: Tensor) -> Tensor:
-        for module in self.chain:
-            x = module(x, target)
-        return x
-
-
-def _build_connectors(spec, name: str) -> Optional[nn.ModuleList]:
-    """Connectors of one loss entry: one per level if any channel setting is a list."""
-    if spec is None:
-        return None
-    cfgs = [spec] if isinstance(spec, dict) else list(spec)
-    lengths = {len(v) for c in cfgs for v in c.values() if isinstance(v, (list, tuple))}
-    if len(lengths) > 1:
-        raise ValueError(f'loss {name!r}: per-level connector settings have different lengths')
-    levels = lengths.pop() if lengths else 1
-    per_level = []
-    for i in range(levels):
-        per_level.append(_Connector([
-            {k: (v[i] if isinstance(v, (list, tuple)) else v) for k, v in c.items()}
-            for c in cfgs], name))
-    return nn.ModuleList(per_level)
-
 
 
 class _TwoPreprocessors(nn.Module):
@@ -208,7 +162,7 @@ class Distiller(BaseModel):
         self.connectors = nn.ModuleDict()
         self.shared_connectors = {}
         for name, entry in entries.items():
-            loss = self.distill_losses[name] = _build_mmkd(entry.pop('loss'), f'loss {name!r}',
+            loss = self.distill_losses[name] = build_part(entry.pop('loss'), f'loss {name!r}',
                                                            DistillLoss)
             connector = entry.pop('connector')
             if isinstance(connector, str):  # share another entry's connectors
@@ -217,7 +171,7 @@ class Distiller(BaseModel):
                                    f'which is not an earlier entry with a connector')
                 self.shared_connectors[name] = connector
             elif connector is not None:
-                self.connectors[name] = _build_connectors(connector, name)
+                self.connectors[name] = build_connectors(connector, name)
             loss.setup(self.student, self.teacher.model)
             _check_reads(name, loss, self.student)
             self.entries[name] = entry
@@ -232,7 +186,7 @@ class Distiller(BaseModel):
         # Multipliers set by the weight-schedule hook; distillation on/off by the stop hook.
         self.loss_scales = {name: 1.0 for name in self.entries}
         self.distill_enabled = True
-        self.step = _build_mmkd(step, 'step') if step else None
+        self.step = build_part(step, 'step') if step else None
         labelled = [n for n, loss in self.distill_losses.items()
                     if any(f in GROUND_TRUTH for f in loss.reads)]
         if getattr(self.step, 'label_free', False) and labelled:

@@ -3,27 +3,14 @@ from contextlib import nullcontext
 from typing import Dict, Iterable, Optional, Union
 
 import torch
-from mmengine.model import BaseModel
-from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
-from mmkd.registry import MODELS
 from mmkd.utils.checkpoint import load_weights_strict
-from .model_config import load_model_cfg
+from .builder import build_model
 from .taps import TeacherDone, Taps
 from .teacher_cache import TeacherCache
 
 AUTOCAST_DTYPES = {None: None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-
-
-def build_model(spec: Union[str, dict], role: str,
-                data_preprocessor: Optional[dict] = None) -> BaseModel:
-    """Build a student or teacher from a model dict or config path, in its own scope."""
-    cfg, scope = load_model_cfg(spec, role, data_preprocessor)
-    if scope:
-        with DefaultScope.overwrite_default_scope(scope):
-            return MODELS.build(cfg)
-    return MODELS.build(cfg)
 
 
 class FrozenTeacher(nn.Module):
