@@ -2,16 +2,9 @@
 # CE + 1 * L_ICD on the pooled penultimate features (GlobalAveragePooling, tap 'neck').
 # Published top-1: ICD 74.92 (KD 74.92, CRD+KD 75.64, ICD+KD 76.06; see *_kd.py for ICD+KD).
 # RepDistiller protocol: 240 epochs, batch 64, SGD 0.05, wd 5e-4, x0.1 at 150/180/210.
-_base_ = ['../_base_/models/cifar/wrn16_2.py', '../_base_/datasets/cifar100_kd.py',
-          '../_base_/schedules/cifar100_repdistiller_240e.py',
-          'mmpretrain::_base_/default_runtime.py']
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+_base_ = ['../_base_/distill/cifar100_wrn40_2_wrn16_2.py',
+          '../_base_/schedules/cifar100_repdistiller_240e.py']
 train_dataloader = dict(batch_size=64)
-model = dict(
-    _delete_=True, type='mmkd.Distiller',
-    student='{{fileDirname}}/../teachers/cifar100_wrn16_2.py',
-    teacher='{{fileDirname}}/../teachers/cifar100_wrn40_2.py',
-    teacher_ckpt='work_dirs/cifar100_wrn40_2/epoch_200.pth',  # any trained WRN-40-2 checkpoint
-    losses=dict(
-        icd=dict(type='ICDLoss', student='neck', teacher='neck', in_channels_s=128,
-                 in_channels_t=128, embed_dim=128, inv_weight=0.5, loss_weight=1.0)))
+model = dict(losses=dict(icd=dict(
+    type='ICDLoss', student='neck', teacher='neck', in_channels_s=128, in_channels_t=128,
+    embed_dim=128, inv_weight=0.5, loss_weight=1.0)))

@@ -5,16 +5,7 @@
 # 2048 for R101), one embedding per image. Detection runs 2 images per GPU, so the in-batch
 # negatives are all-gathered across ranks (gather=True). The weight (1.0) is the CIFAR one,
 # not tuned for detection.
-_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-voc_frcnn = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
-model = dict(
-    _delete_=True, type='mmkd.Distiller',
-    teacher=dict(cfg_path=voc_frcnn, backbone=dict(depth=101)),
-    teacher_ckpt='checkpoints/faster-rcnn_r101_fpn_voc0712.pth',  # your trained R101 teacher
-    student=dict(cfg_path=voc_frcnn, neck=dict(in_channels=[64, 128, 256, 512]), backbone=dict(
-        depth=18, init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18'))),
-    losses=dict(
-        icd=dict(type='ICDLoss', student='backbone.layer4', teacher='backbone.layer4',
-                 in_channels_s=512, in_channels_t=2048, embed_dim=128, inv_weight=0.5,
-                 gather=True, loss_weight=1.0)))
+_base_ = '../_base_/distill/fasterrcnn_r101_r18_voc.py'
+model = dict(losses=dict(icd=dict(
+    type='ICDLoss', student='backbone.layer4', teacher='backbone.layer4', in_channels_s=512,
+    in_channels_t=2048, embed_dim=128, inv_weight=0.5, gather=True, loss_weight=1.0)))

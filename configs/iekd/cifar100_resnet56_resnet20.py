@@ -3,16 +3,10 @@
 # factor-transfer distance, natural split. Needs the stage-1 checkpoint
 # (cifar100_resnet56_ae_stage1.py). Protocol: 160 epochs, batch 128, SGD 0.1 x0.1 at 80/120.
 # The paper's published number for this pair is not in methods.md (not quoted here).
-_base_ = ['../_base_/models/cifar/resnet20.py', '../_base_/datasets/cifar100_kd.py',
-          '../_base_/schedules/cifar100_iekd_160e.py', 'mmpretrain::_base_/default_runtime.py']
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-model = dict(
-    _delete_=True, type='mmkd.Distiller',
-    student='{{fileDirname}}/../teachers/cifar100_resnet20.py',
-    teacher='{{fileDirname}}/../teachers/cifar100_resnet56.py',
-    teacher_ckpt='work_dirs/cifar100_resnet56/epoch_200.pth',
-    losses=dict(
-        iekd=dict(type='IEKDLoss', student='backbone.layer3', teacher='backbone.layer3',
-                  autoencoder_ckpt='work_dirs/cifar100_resnet56_ae_stage1/epoch_30.pth',
-                  in_channels=64, teacher_channels=64, factor_channels=32,
-                  split='natural', distance='factor_transfer', w_inh=1.0, w_exp=1.0)))
+_base_ = ['../_base_/distill/cifar100_resnet56_resnet20.py',
+          '../_base_/schedules/cifar100_iekd_160e.py']
+model = dict(losses=dict(iekd=dict(
+    type='IEKDLoss', student='backbone.layer3', teacher='backbone.layer3',
+    autoencoder_ckpt='work_dirs/cifar100_resnet56_ae_stage1/epoch_30.pth', in_channels=64,
+    teacher_channels=64, factor_channels=32, split='natural', distance='factor_transfer',
+    w_inh=1.0, w_exp=1.0)))

@@ -5,23 +5,14 @@
 # 2048 channels affordable; L1 reconstruction as the reference code; a constant lr as the
 # CIFAR stage 1, but mmdet's VOC length and lr (4 epochs of RepeatDataset x3, SGD 0.01).
 # No val/test loops. Its epoch_4.pth feeds fasterrcnn_r101_r18_voc.py.
-_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-voc_frcnn = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
+_base_ = '../_base_/distill/fasterrcnn_r101_r18_voc.py'  # its teacher
 model = dict(
-    _delete_=True, type='mmkd.TeacherAutoEncoder',
-    teacher=dict(cfg_path=voc_frcnn, backbone=dict(depth=101)),
-    teacher_ckpt='checkpoints/faster-rcnn_r101_fpn_voc0712.pth',  # your trained R101 teacher
-    tap='backbone.layer4',
-    autoencoder=dict(in_channels=2048, factor_channels=512, hidden_channels=512),
-    recon='l1')
+    _delete_=True, type='mmkd.TeacherAutoEncoder', teacher=_base_.model.teacher,
+    teacher_ckpt=_base_.model.teacher_ckpt, tap='backbone.layer4',
+    autoencoder=dict(in_channels=2048, factor_channels=512, hidden_channels=512), recon='l1')
 optim_wrapper = dict(_delete_=True, type='OptimWrapper',
                      optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4))
 param_scheduler = []  # constant lr
 train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=4)
-val_cfg = None
-val_dataloader = None
-val_evaluator = None
-test_cfg = None
-test_dataloader = None
-test_evaluator = None
+val_cfg = val_dataloader = val_evaluator = None  # stage 1 only trains
+test_cfg = test_dataloader = test_evaluator = None

@@ -3,18 +3,9 @@
 # VOC07+12 trainval, VOC2007 test mAP, mmdet's VOC schedule. w_inh = w_exp = 1 as the CIFAR
 # reference config (detection weights are not in methods.md). Needs the stage-1 checkpoint
 # (fasterrcnn_r101_ae_stage1.py).
-_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-voc_frcnn = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
-model = dict(
-    _delete_=True, type='mmkd.Distiller',
-    teacher=dict(cfg_path=voc_frcnn, backbone=dict(depth=101)),
-    teacher_ckpt='checkpoints/faster-rcnn_r101_fpn_voc0712.pth',  # your trained R101 teacher
-    student=dict(cfg_path=voc_frcnn, neck=dict(in_channels=[64, 128, 256, 512]), backbone=dict(
-        depth=18, init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18'))),
-    losses=dict(
-        iekd=dict(type='IEKDLoss', student='backbone.layer4', teacher='backbone.layer4',
-                  autoencoder_ckpt='work_dirs/fasterrcnn_r101_ae_stage1/epoch_4.pth',
-                  in_channels=512, teacher_channels=2048, factor_channels=512,
-                  teacher_hidden_channels=512, split='natural',
-                  distance='factor_transfer', w_inh=1.0, w_exp=1.0)))
+_base_ = '../_base_/distill/fasterrcnn_r101_r18_voc.py'
+model = dict(losses=dict(iekd=dict(
+    type='IEKDLoss', student='backbone.layer4', teacher='backbone.layer4',
+    autoencoder_ckpt='work_dirs/fasterrcnn_r101_ae_stage1/epoch_4.pth', in_channels=512,
+    teacher_channels=2048, factor_channels=512, teacher_hidden_channels=512, split='natural',
+    distance='factor_transfer', w_inh=1.0, w_exp=1.0)))

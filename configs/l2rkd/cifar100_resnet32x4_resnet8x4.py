@@ -3,16 +3,12 @@
 # with probability 0.7 a step distils on patch-mixed virtual samples only (KD, T=4, no
 # labels), otherwise on the clean batch with 0.1 * CE + 0.9 * KD, as the authors' PE-BKD code.
 # RepDistiller reference numbers for this pair: student 72.50, KD 73.33 (top-1 %).
-_base_ = ['../_base_/datasets/cifar100_kd.py', '../_base_/schedules/cifar100_repdistiller_240e.py',
-          'mmpretrain::_base_/default_runtime.py']
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+_base_ = ['../_base_/distill/cifar100_resnet32x4_resnet8x4.py',
+          '../_base_/schedules/cifar100_repdistiller_240e.py']
 train_dataloader = dict(batch_size=64)
 model = dict(
-    type='mmkd.Distiller',
-    student=dict(cfg_path='{{fileDirname}}/../_base_/models/cifar/resnet8x4.py',
-                 head=dict(loss=dict(loss_weight=0.1))),
-    teacher='{{fileDirname}}/../_base_/models/cifar/resnet32x4.py',
-    teacher_ckpt='work_dirs/cifar100_resnet32x4/epoch_200.pth',  # any trained resnet32x4 checkpoint
-    virtual_samples=dict(mode='patch', alpha=1.0, prob=0.7, grid=4),
+    student=dict(_delete_=True, cfg_path=_base_.model.student,
+                 head=dict(loss=dict(loss_weight=0.1))),  # CE on clean steps
+    step=dict(type='VirtualSampleStep', mode='patch', alpha=1.0, prob=0.7, grid=4),
     losses=dict(kd=dict(type='KDLoss', student='head.fc', teacher='head.fc', tau=4.0,
                         loss_weight=0.9)))

@@ -20,11 +20,15 @@ Tasks (all real Fashion-MNIST pixels, made offline):
   seg  segmentation on the same composed images: DeepLabV3 on ResNet-18 layouts of 32 and 16
        base channels (configs/demo/fashion_voc_seg_{teacher,student}.py: teacher 36 epochs,
        students 10), mIoU on the 300 test images.
-A method with no form for a task (DKD needs a label per sample: detection RoIs and
-pixels are not given one here) is left out of that task and shown as "n/a".
+Each method trains with the settings of its config under configs/ (METHOD_CONFIGS: a CIFAR
+config for cls, the Faster R-CNN and DeepLabV3 configs for det and seg), moved onto the task's
+much narrower models (taps, connector and loss channels, OFD's BNs) and changed only where
+OVERRIDES says why. A method with no form for a task (DKD needs a label per sample: detection
+RoIs and pixels are not given one here) is left out of that task and shown as "n/a".
 """
 import argparse
 import copy
+import functools
 import json
 import multiprocessing
 import os
@@ -36,153 +40,201 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config, ConfigDict  # noqa: E402
+from mmengine.registry import RUNNERS, DefaultScope  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn.modules.batchnorm import _BatchNorm  # noqa: E402
 
-from mmkd.datasets import make_fashion_voc, unpack_fashion_mnist  # noqa: E402
+from mmkd.testing import make_fashion_voc, unpack_fashion_mnist  # noqa: E402
 from mmkd.engine import prepare_cfg  # noqa: E402
+from mmkd.models.model_config import load_model_cfg  # noqa: E402
+from mmkd.registry import MODELS  # noqa: E402
 
 METHODS = ('KD', 'FitNet', 'AT', 'OFD', 'CWD', 'DKD', 'LONDON', 'L2RKD', 'IE-KD', 'ICD',
            'ICD+KD')
-
-
-def cls_losses(method: str, ae_ckpt: str = '') -> dict:
-    """The Distiller settings of each method for the Fashion-MNIST pair (student stages of
-    8/16/32/64 channels, teacher 32/64/128/256), from each paper's CIFAR setting."""
-    s_ch, t_ch = [8, 16, 32, 64], [32, 64, 128, 256]
-    stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
-    pre_relu = [f'{s}:pre_relu' for s in stages]
-    ofd = dict(type='OFDLoss', student=pre_relu, teacher=pre_relu, loss_weight=1e-3,
-               teacher_bn=[f'backbone.layer{i}.1.bn2' for i in (1, 2, 3, 4)],
-               level_weights='geometric', connector=dict(
-                   type='ConvBNConnector', in_channels=s_ch, out_channels=t_ch))
-    kd = dict(type='KDLoss', student='head.fc', teacher='head.fc', tau=4.0, loss_weight=0.9)
-    icd = dict(type='ICDLoss', student='neck', teacher='neck', in_channels_s=s_ch[-1],
-               in_channels_t=t_ch[-1], embed_dim=128, inv_weight=0.5, loss_weight=1.0)
-    table = {
-        'KD': dict(losses=dict(kd=kd), student_ce=0.1),  # Hinton: 0.1 CE + 0.9 KD, tau 4
-        'FitNet': dict(losses=dict(fitnet=dict(
-            type='FitNetLoss', student=stages[2], teacher=stages[2], loss_weight=100.0,
-            connector=dict(type='ConvBNConnector', in_channels=s_ch[2],
-                           out_channels=t_ch[2])))),  # middle hint, beta 100 (RepDistiller)
-        'AT': dict(losses=dict(at=dict(type='ATLoss', student=stages, teacher=stages, p=2,
-                                       loss_weight=1000.0))),  # beta 1000 (RepDistiller)
-        'OFD': dict(losses=dict(ofd=ofd)),
-        'CWD': dict(losses=dict(cwd=dict(
-            type='ChannelWiseDivergence', student=stages[3], teacher=stages[3], tau=4.0,
-            loss_weight=3.0, connector=dict(type='ConvBNConnector', in_channels=s_ch[3],
-                                            out_channels=t_ch[3])))),
-        'DKD': dict(losses=dict(dkd=dict(type='DKDLoss', student='head.fc', teacher='head.fc',
-                                         tau=4.0, alpha=1.0, beta=8.0))),
-        'LONDON': dict(losses=dict(ofd=ofd, london=dict(
-            type='LipschitzLoss', student=pre_relu, teacher=pre_relu, connector='ofd',
-            loss_weight=1.0))),  # x 0.8, then x 0.2 (LONDON_HOOKS)
-        'L2RKD': dict(losses=dict(kd=kd), student_ce=0.1,
-                      virtual_samples=dict(mode='patch', alpha=1.0, prob=0.7, grid=4)),
-        'IE-KD': dict(losses=dict(iekd=dict(
-            type='IEKDLoss', student=stages[3], teacher=stages[3], autoencoder_ckpt=ae_ckpt,
-            in_channels=s_ch[3], teacher_channels=t_ch[3], factor_channels=32,
-            split='natural', distance='factor_transfer', w_inh=1.0, w_exp=1.0))),
-        'ICD': dict(losses=dict(icd=icd)),
-        'ICD+KD': dict(losses=dict(icd=icd, kd=dict(kd, loss_weight=1.0))),
-    }
-    return table.get(method)
-
-
-def _backbone_methods(s_ch: list, t_ch: list, ae_ckpt: str) -> dict:
-    """The methods that read only the four backbone stages, as mmkd's Faster R-CNN and
-    DeepLabV3 configs set them (OFD at 1e-5 / B, LONDON with connected pairs as the demo
-    config, x 0.8 then x 0.2), for a student of stage widths ``s_ch``."""
-    stages = [f'backbone.layer{i}' for i in (1, 2, 3, 4)]
-    pre_relu = [f'{s}:pre_relu' for s in stages]
-    ofd = dict(type='OFDLoss', student=pre_relu, teacher=pre_relu, loss_weight=1e-5,
-               teacher_bn=[f'{s}.1.bn2' for s in stages], level_weights='geometric',
-               connector=dict(type='ConvBNConnector', in_channels=s_ch, out_channels=t_ch))
-    last = dict(student=stages[3], teacher=stages[3])
-    return {
-        'AT': dict(losses=dict(at=dict(type='ATLoss', student=stages, teacher=stages, p=2,
-                                       loss_weight=1000.0))),
-        'OFD': dict(losses=dict(ofd=ofd)),
-        'LONDON': dict(losses=dict(ofd=ofd, london=dict(
-            type='LipschitzLoss', student=pre_relu, teacher=pre_relu, connector='ofd',
-            pairs='connected', loss_weight=1.0))),
-        'IE-KD': dict(losses=dict(iekd=dict(
-            type='IEKDLoss', **last, autoencoder_ckpt=ae_ckpt, in_channels=s_ch[3],
-            teacher_channels=t_ch[3], factor_channels=32, split='natural',
-            distance='factor_transfer', w_inh=1.0, w_exp=1.0))),
-        'ICD': dict(losses=dict(icd=dict(type='ICDLoss', **last, in_channels_s=s_ch[3],
-                                         in_channels_t=t_ch[3], embed_dim=128,
-                                         inv_weight=0.5, loss_weight=1.0))),
-    }
-
-
-def det_losses(method: str, ae_ckpt: str = '') -> dict:
-    """Each method on the detection demo pair (backbone stages 16-128 vs 32-256 channels, FPN
-    32 vs 64), with the settings of mmkd's Faster R-CNN configs (configs/<method>/)."""
-    table = _backbone_methods([16, 32, 64, 128], [32, 64, 128, 256], ae_ckpt)
-    neck = dict(type='ConvBNConnector', in_channels=32, out_channels=64)  # shared by levels
-    roi_kd = dict(type='RoIKDLoss', tau=1.0, loss_weight=1.0, teacher='neck',
-                  student=['roi_head.bbox_head.fc_cls', 'roi_head.bbox_roi_extractor:input1'])
-    fitnet = dict(type='FitNetLoss', student='neck', teacher='neck', connector=neck)
-    table.update({
-        'KD': dict(losses=dict(roi_kd=roi_kd)),  # soft targets on the student's RoIs
-        'FitNet': dict(losses=dict(fitnet=fitnet)),
-        'CWD': dict(losses=dict(cwd=dict(type='ChannelWiseDivergence', student='neck',
-                                         teacher='neck', tau=1.0, loss_weight=10.0,
-                                         connector=neck))),
-        'L2RKD': dict(losses=dict(fitnet=fitnet),
-                      virtual_samples=dict(mode='mixup', alpha=1.0, prob=0.5)),
-        'ICD+KD': dict(losses=dict(table['ICD']['losses'], roi_kd=roi_kd)),
-    })
-    return table.get(method)
-
-
-def seg_losses(method: str, ae_ckpt: str = '') -> dict:
-    """Each method on the segmentation demo pair (backbone stages 16-128 vs 32-256 channels,
-    DeepLabV3 heads), with the settings of mmkd's DeepLabV3 configs (configs/<method>/)."""
-    table = _backbone_methods([16, 32, 64, 128], [32, 64, 128, 256], ae_ckpt)
-    logits = 'decode_head.conv_seg'
-    kd = dict(type='KDLoss', student=logits, teacher=logits, tau=4.0, loss_weight=1.0)
-    table.update({
-        'KD': dict(losses=dict(kd=kd)),  # per pixel
-        'FitNet': dict(losses=dict(fitnet=dict(
-            type='FitNetLoss', student='backbone.layer4', teacher='backbone.layer4',
-            connector=dict(type='ConvBNConnector', in_channels=128, out_channels=256)))),
-        'CWD': dict(losses=dict(cwd=dict(type='ChannelWiseDivergence', student=logits,
-                                         teacher=logits, tau=1.0, loss_weight=3.0))),
-        'L2RKD': dict(losses=dict(kd=kd),
-                      virtual_samples=dict(mode='patch', alpha=1.0, prob=0.5, grid=4)),
-        'ICD+KD': dict(losses=dict(table['ICD']['losses'], kd=kd)),
-    })
-    return table.get(method)
-
-
+# Each task: its demo pair (configs/demo/<demo>_{teacher,student}.py), its models' input, metric
+# (scaled to %), students' warm-up, and the full and tiny budgets as (training images, test
+# images, teacher epochs, student epochs).
 TASKS = {
-    'cls': dict(
-        teacher='configs/demo/fashion_mnist_teacher.py',
-        student='configs/demo/fashion_mnist_student.py',
-        metric='accuracy/top1', scale=1.0, label='top-1 (%)', warmup_iters=0,
-        losses=cls_losses, ae_tap='backbone.layer4', ae_channels=256,
-        budget=dict(full=dict(train=12000, test=4000, teacher_epochs=2, epochs=1),
-                    tiny=dict(train=64, test=32, teacher_epochs=1, epochs=1))),
-    'det': dict(
-        teacher='configs/demo/fashion_voc_teacher.py',
-        student='configs/demo/fashion_voc_student.py',
-        metric='pascal_voc/mAP', scale=100.0, label='mAP@0.5 (%)', warmup_iters=100,
-        losses=det_losses, ae_tap='backbone.layer4', ae_channels=256,
-        budget=dict(full=dict(train=400, test=300, teacher_epochs=36, epochs=15),
-                    tiny=dict(train=8, test=4, teacher_epochs=1, epochs=1))),
-    'seg': dict(
-        teacher='configs/demo/fashion_voc_seg_teacher.py',
-        student='configs/demo/fashion_voc_seg_student.py',
-        metric='mIoU', scale=1.0, label='mIoU (%)', warmup_iters=50,
-        losses=seg_losses, ae_tap='backbone.layer4', ae_channels=256,
-        budget=dict(full=dict(train=400, test=300, teacher_epochs=36, epochs=10),
-                    tiny=dict(train=8, test=4, teacher_epochs=1, epochs=1))),
+    'cls': dict(demo='fashion_mnist', input=(1, 28, 28), metric='accuracy/top1', scale=1.0,
+                label='top-1 (%)', warmup_iters=0, full=(12000, 4000, 2, 1), tiny=(64, 32, 1, 1)),
+    'det': dict(demo='fashion_voc', input=(3, 128, 128), metric='pascal_voc/mAP', scale=100.0,
+                label='mAP@0.5 (%)', warmup_iters=100, full=(400, 300, 36, 15), tiny=(8, 4, 1, 1)),
+    'seg': dict(demo='fashion_voc_seg', input=(3, 128, 128), metric='mIoU', scale=1.0,
+                label='mIoU (%)', warmup_iters=50, full=(400, 300, 36, 10), tiny=(8, 4, 1, 1)),
 }
-# LONDON's alpha schedule in the reference code: 0.8 for the first 60 % of epochs, then 0.2
-LONDON_HOOKS = [dict(type='mmkd.DistillLossWeightHook', by_epoch=True, schedules=dict(
-    london=dict(type='step', milestones=[0.6], values=[0.8, 0.2])))]
+for _spec in TASKS.values():
+    _spec.update({role: f'configs/demo/{_spec["demo"]}_{role}.py'
+                  for role in ('teacher', 'student')})
+    _spec['budget'] = {size: dict(zip(('train', 'test', 'teacher_epochs', 'epochs'),
+                                      _spec.pop(size))) for size in ('full', 'tiny')}
+# Each method's config under configs/ per task (cls, det, seg); None: no form for the task.
+# The benchmark trains what the config sets (its losses, L2RKD's step, a student CE weight,
+# custom hooks), with the channels and layers of the task's own, much narrower, models.
+METHOD_CONFIGS = {
+    'KD': ('kd/resnet50_resnet18_cifar100.py', 'kd/fasterrcnn_r101_r18_roi_voc.py',
+           'kd/deeplabv3_r101_r18_voc.py'),
+    'FitNet': ('fitnet/resnet50_resnet18_cifar100.py', 'fitnet/fasterrcnn_r101_r18_fpn_voc.py',
+               'fitnet/deeplabv3_r101_r18_voc.py'),
+    'AT': ('at/resnet50_resnet18_cifar100.py', 'at/fasterrcnn_r101_r18_voc.py',
+           'at/deeplabv3_r101_r18_voc.py'),
+    'OFD': ('ofd/resnet50_resnet18_cifar100.py', 'ofd/fasterrcnn_r101_r18_voc.py',
+            'ofd/deeplabv3_r101_r18_voc.py'),
+    'CWD': ('cwd/resnet50_resnet18_cifar100.py', 'cwd/fasterrcnn_r101_r18_fpn_voc.py',
+            'cwd/deeplabv3_r101_r18_voc.py'),
+    'DKD': ('dkd/resnet50_resnet18_cifar100.py', None, None),  # one label per sample only
+    'LONDON': ('lckd/cifar100_resnet56_resnet20.py', 'lckd/fasterrcnn_r101_r18_voc.py',
+               'lckd/deeplabv3_r101_r18_voc.py'),
+    'L2RKD': ('l2rkd/cifar100_resnet32x4_resnet8x4.py', 'l2rkd/fasterrcnn_r101_r18_voc.py',
+              'l2rkd/deeplabv3_r101_r18_voc.py'),
+    'IE-KD': ('iekd/cifar100_resnet56_resnet20.py', 'iekd/fasterrcnn_r101_r18_voc.py',
+              'iekd/deeplabv3_r101_r18_voc.py'),
+    'ICD': ('icd/cifar100_wrn40_2_wrn16_2.py', 'icd/fasterrcnn_r101_r18_voc.py',
+            'icd/deeplabv3_r101_r18_voc.py'),
+    'ICD+KD': ('icd/cifar100_resnet32x4_resnet8x4_kd.py', 'icd/fasterrcnn_r101_r18_voc_kd.py',
+               'icd/deeplabv3_r101_r18_voc_kd.py'),
+}
+# Where the benchmark departs from a method's config, merged into its settings, and why.
+OVERRIDES = {
+    # Hinton's split of 0.1 CE + 0.9 KD, as RepDistiller trains KD on CIFAR (and L2RKD's clean
+    # steps); the KD config keeps mmpretrain's CE at 1
+    ('KD', 'cls'): dict(student_ce=0.1, losses=dict(kd=dict(loss_weight=0.9))),
+    # the demo students are 2x narrower than their teachers, where the reference pairing costs
+    # accuracy (README, LONDON); the demo's own LONDON config pairs the same way
+    ('LONDON', 'det'): dict(losses=dict(london=dict(pairs='connected'))),
+    ('LONDON', 'seg'): dict(losses=dict(london=dict(pairs='connected'))),
+}
+# IE-KD's stage-1 auto-encoder on the task's teacher (CIFAR's 32 factor channels): the
+# IEKDLoss of every task loads it, whatever factor sizes the config's larger teacher uses.
+AUTOENCODER = dict(factor_channels=32)
+SAME_WIDTH = ('FitNetLoss', 'ChannelWiseDivergence')  # compare features channel by channel
+TASK_ORDER = ('cls', 'det', 'seg')
+
+
+def has_form(task: str, method: str) -> bool:
+    return METHOD_CONFIGS[method][TASK_ORDER.index(task)] is not None
+
+
+def _build(spec):
+    """The model a student/teacher entry (config path, dict) describes, in its scope."""
+    cfg, scope = load_model_cfg(spec, 'model')
+    with DefaultScope.overwrite_default_scope(scope or None):
+        return MODELS.build(cfg).eval()
+
+
+def _stages(model) -> list:
+    """``['backbone.layer1', ...]``: the backbone's stages."""
+    names = dict(model.named_modules())
+    return [f'backbone.layer{i}' for i in range(1, 9) if f'backbone.layer{i}' in names]
+
+
+class TaskModels:
+    """The task's student and teacher, built once: their stages, the output channels of a
+    tap (run on a dummy batch, or the module's own width where the features do not reach)
+    and the BN before a stage's last ReLU (OFD's margins)."""
+
+    def __init__(self, spec: dict):
+        self.models = dict(student=_build(osp.join(REPO, spec['student'])),
+                           teacher=_build(osp.join(REPO, spec['teacher'])))
+        self.stages = _stages(self.models['student'])
+        self.widths = {}
+        for role, model in self.models.items():
+            seen = {}
+            hooks = [module.register_forward_hook(
+                lambda mod, args, out, name=name: seen.__setitem__(name, out))
+                for name, module in model.named_modules() if name]
+            with torch.no_grad():
+                model.extract_feat(torch.zeros(2, *spec['input']))
+            for hook in hooks:
+                hook.remove()
+            for name, out in seen.items():
+                outs = out if isinstance(out, (tuple, list)) else [out]
+                sizes = {o.shape[1] for o in outs if isinstance(o, torch.Tensor) and o.dim() > 1}
+                if len(sizes) == 1:  # FPN levels of one width count as that width
+                    self.widths[role, name] = sizes.pop()
+
+    def width(self, role: str, tap):
+        if isinstance(tap, (list, tuple)):
+            return [self.width(role, t) for t in tap]
+        name = tap.partition(':')[0]
+        if (role, name) not in self.widths:  # beyond the features, e.g. a head's logits
+            module = self.models[role].get_submodule(name)
+            self.widths[role, name] = getattr(module, 'out_channels', None) or \
+                getattr(module, 'out_features')
+        return self.widths[role, name]
+
+    def last_bn(self, tap: str) -> str:
+        """The teacher's last BN inside the last block of stage ``tap``."""
+        name = tap.partition(':')[0]
+        module = self.models['teacher'].get_submodule(name)
+        if isinstance(module, nn.Sequential):
+            name, module = f'{name}.{len(module) - 1}', module[-1]
+        bns = [n for n, m in module.named_modules() if isinstance(m, _BatchNorm)]
+        return f'{name}.{bns[-1]}' if bns[-1] else name  # '': the tap is that BN
+
+
+@functools.lru_cache(maxsize=None)
+def task_models(task: str) -> TaskModels:
+    return TaskModels(TASKS[task])
+
+
+@functools.lru_cache(maxsize=None)
+def _config_stages(student: str) -> list:
+    """The stages of a config's student (given as JSON: one build per student)."""
+    return _stages(_build(json.loads(student)))
+
+
+def _on_task(tap, src: list, dst: list):
+    """A config tap moved to the task's stages: a list of every stage of the config's student
+    becomes every stage of the task's, its last stage the task's last; other taps stay."""
+    if isinstance(tap, (list, tuple)):
+        names = [t.partition(':')[0] for t in tap]
+        if names == src and src != dst:
+            return [d + tap[0][len(src[0]):] for d in dst]
+        return [_on_task(t, src, dst) for t in tap]
+    name, sep, where = tap.partition(':')
+    return dst[-1] + sep + where if src and name == src[-1] else tap
+
+
+def _adapt(entry: dict, models: TaskModels, src: list) -> dict:
+    """One ``losses`` entry of a config with the task's taps, channels and BN names."""
+    entry = copy.deepcopy(entry)
+    for role in ('student', 'teacher'):
+        entry[role] = _on_task(entry[role], src, models.stages)
+    s_ch, t_ch = (models.width(r, entry[r]) for r in ('student', 'teacher'))
+    kind = entry['type']
+    if isinstance(entry.get('connector'), dict):
+        entry['connector'].update(in_channels=s_ch, out_channels=t_ch)
+    elif 'connector' not in entry and kind in SAME_WIDTH and s_ch != t_ch:
+        entry['connector'] = dict(type='ConvBNConnector', in_channels=s_ch, out_channels=t_ch)
+    if kind == 'OFDLoss':
+        entry['teacher_bn'] = [models.last_bn(t) for t in entry['teacher']]
+    elif kind == 'ICDLoss':
+        entry.update(in_channels_s=s_ch, in_channels_t=t_ch)
+    elif kind == 'IEKDLoss':
+        entry.pop('teacher_hidden_channels', None)  # the auto-encoder's default, as stage 1
+        entry.update(in_channels=s_ch, teacher_channels=t_ch, **AUTOENCODER)
+    return entry
+
+
+def method_settings(task: str, method: str, ae_ckpt: str = '') -> dict:
+    """What the benchmark trains for ``method`` on ``task``: its config's settings on the
+    task's models, with OVERRIDES applied."""
+    path = osp.join(REPO, 'configs', METHOD_CONFIGS[method][TASK_ORDER.index(task)])
+    cfg = Config.fromfile(path)
+    student = cfg.model.student
+    models = task_models(task)
+    src = _config_stages(json.dumps(student.to_dict() if isinstance(student, dict) else student))
+    losses = {name: _adapt(entry, models, src) for name, entry in cfg.model.losses.items()}
+    for entry in losses.values():
+        if 'autoencoder_ckpt' in entry:
+            entry['autoencoder_ckpt'] = ae_ckpt
+    setting = dict(losses=losses, step=cfg.model.get('step'), hooks=cfg.get('custom_hooks', []),
+                   student_ce=student.get('head', {}).get('loss', {}).get('loss_weight')
+                   if isinstance(student, dict) else None)
+    return Config._merge_a_into_b(copy.deepcopy(OVERRIDES.get((method, task), {})),
+                                  ConfigDict(setting)).to_dict()
 
 
 def data_options(task: str, budget: dict, data_root: str) -> dict:
@@ -235,31 +287,33 @@ def base_cfg(path: str, options: dict) -> Config:
     return cfg
 
 
-def distill_cfg(spec: dict, method: str, setting: dict, options: dict, teacher_ckpt: str
-                ) -> Config:
+def distill_cfg(spec: dict, setting: dict, options: dict, teacher_ckpt: str) -> Config:
     cfg = base_cfg(spec['student'], options)
     cfg.custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
     student = dict(cfg_path=osp.join(REPO, spec['student']))
-    if 'student_ce' in setting:
+    if setting['student_ce'] is not None:
         student['head'] = dict(loss=dict(loss_weight=setting['student_ce']))
-    model = dict(type='mmkd.Distiller', student=student,
-                 teacher=osp.join(REPO, spec['teacher']), teacher_ckpt=teacher_ckpt,
-                 losses=setting['losses'])
-    if 'virtual_samples' in setting:
-        model['virtual_samples'] = setting['virtual_samples']
-    cfg.model = model
-    if method == 'LONDON':
-        cfg.custom_hooks = [*cfg.get('custom_hooks', []), *LONDON_HOOKS]
+    cfg.model = dict(type='mmkd.Distiller', student=student,
+                     teacher=osp.join(REPO, spec['teacher']), teacher_ckpt=teacher_ckpt,
+                     losses=setting['losses'])
+    if setting['step']:
+        cfg.model.step = setting['step']
+    if setting['hooks']:
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), *setting['hooks']]
     return cfg
 
 
-def autoencoder_cfg(spec: dict, options: dict, teacher_ckpt: str) -> Config:
-    """IE-KD stage 1: the teacher's auto-encoder, on the same training images."""
+def autoencoder_cfg(task: str, options: dict, teacher_ckpt: str) -> Config:
+    """IE-KD stage 1: the teacher's auto-encoder, on the same training images, at the
+    teacher tap of the task's IE-KD loss."""
+    spec = TASKS[task]
+    iekd = next(e for e in method_settings(task, 'IE-KD')['losses'].values()
+                if e['type'] == 'IEKDLoss')
     cfg = base_cfg(spec['student'], options)
     cfg.custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
     cfg.model = dict(type='mmkd.TeacherAutoEncoder', teacher=osp.join(REPO, spec['teacher']),
-                     teacher_ckpt=teacher_ckpt, tap=spec['ae_tap'], recon='l1',
-                     autoencoder=dict(in_channels=spec['ae_channels'], factor_channels=32))
+                     teacher_ckpt=teacher_ckpt, tap=iekd['teacher'], recon='l1',
+                     autoencoder=dict(in_channels=iekd['teacher_channels'], **AUTOENCODER))
     cfg.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
                                             weight_decay=5e-4))
     for key in ('val_dataloader', 'val_evaluator', 'val_cfg', 'test_dataloader',
@@ -311,7 +365,7 @@ def run_task(task: str, args) -> dict:
     teacher_dir = osp.join(out, 'teacher')
     teacher_ckpt = osp.join(teacher_dir, f'epoch_{budget["teacher_epochs"]}.pth')
     ae_ckpt = osp.join(out, 'teacher_ae', f'epoch_{budget["epochs"]}.pth')
-    methods = [m for m in args.methods if spec['losses'](m) is not None]
+    methods = [m for m in args.methods if has_form(task, m)]
     students = [(f'{name}/seed{seed}', name, seed) for seed in args.seeds
                 for name in ['student alone', *methods] if f'{name}/seed{seed}' not in results]
     missing = {name for _, name, _ in students}
@@ -332,7 +386,8 @@ def run_task(task: str, args) -> dict:
         for key, name, seed in [s for s in students if ready(s[1])]:
             students.remove((key, name, seed))
             cfg = base_cfg(spec['student'], options) if name == 'student alone' else \
-                distill_cfg(spec, name, spec['losses'](name, ae_ckpt), options, teacher_ckpt)
+                distill_cfg(spec, method_settings(task, name, ae_ckpt), options,
+                            teacher_ckpt)
             submit(key, f'{name}, seed {seed}', cfg,
                    osp.join(out, 'runs', name.replace('+', '_'), str(seed)), name,
                    budget['epochs'], seed, False)
@@ -342,7 +397,7 @@ def run_task(task: str, args) -> dict:
 
     def submit_ae():
         submit(None, 'IE-KD stage 1 (teacher auto-encoder)', autoencoder_cfg(
-            spec, options, teacher_ckpt), osp.join(out, 'teacher_ae'), 'teacher_ae',
+            task, options, teacher_ckpt), osp.join(out, 'teacher_ae'), 'teacher_ae',
             budget['epochs'], 0, True)
 
     try:
@@ -396,7 +451,7 @@ def write_report(summaries: dict, args) -> None:
     for name in names:
         cells = []
         for task, summary in summaries.items():
-            if name not in ('teacher', 'student alone') and TASKS[task]['losses'](name) is None:
+            if name not in ('teacher', 'student alone') and not has_form(task, name):
                 cells.append('n/a')
                 continue
             if name not in summary or summary[name][0] is None:

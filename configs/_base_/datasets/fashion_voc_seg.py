@@ -27,12 +27,10 @@ train_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, metainfo=metainfo,
                  data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
                  ann_file='ImageSets/Segmentation/train.txt', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1, num_workers=0, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, metainfo=metainfo,
-                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-                 ann_file='ImageSets/Segmentation/val.txt', pipeline=test_pipeline))
+val_dataloader = dict(  # the same images and masks, val split, one at a time
+    train_dataloader, batch_size=1, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(train_dataloader['dataset'], ann_file='ImageSets/Segmentation/val.txt',
+                 pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

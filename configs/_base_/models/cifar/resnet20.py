@@ -1,4 +1,5 @@
-# ResNet-20 for CIFAR-100 (mmpretrain ImageClassifier with an mmkd backbone).
+# ResNet-20 for CIFAR-100 (mmpretrain ImageClassifier with an mmkd backbone); the other CIFAR
+# models in this folder change its backbone and head width.
 model = dict(
     _scope_='mmpretrain',  # builds from any default scope
     type='ImageClassifier',

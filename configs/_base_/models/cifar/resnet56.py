@@ -1,8 +1,3 @@
 # ResNet-56 for CIFAR-100 (mmpretrain ImageClassifier with an mmkd backbone).
-model = dict(
-    _scope_='mmpretrain',  # builds from any default scope
-    type='ImageClassifier',
-    backbone=dict(type='mmkd.CifarResNet', depth=56),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=100, in_channels=64,
-              loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+_base_ = './resnet20.py'
+model = dict(backbone=dict(depth=56))

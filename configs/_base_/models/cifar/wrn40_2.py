@@ -1,8 +1,3 @@
 # WRN-40-2 for CIFAR-100 (mmpretrain ImageClassifier with an mmkd backbone).
-model = dict(
-    _scope_='mmpretrain',  # builds from any default scope
-    type='ImageClassifier',
-    backbone=dict(type='mmkd.WideResNet', depth=40, widen_factor=2),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=100, in_channels=128,
-              loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+_base_ = './wrn16_2.py'
+model = dict(backbone=dict(depth=40))

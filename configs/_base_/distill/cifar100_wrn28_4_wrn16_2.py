@@ -1,0 +1,5 @@
+# WRN-28-4 teacher -> WRN-16-2 student (LONDON's pair) on CIFAR-100.
+_base_ = './cifar100.py'
+model = dict(student='{{fileDirname}}/../../teachers/cifar100_wrn16_2.py',
+             teacher='{{fileDirname}}/../../teachers/cifar100_wrn28_4.py',
+             teacher_ckpt='work_dirs/cifar100_wrn28_4/epoch_200.pth')  # any trained WRN-28-4
