@@ -36,7 +36,8 @@ def test_scripts_use_the_venv_python_from_any_folder(tmp_path, script):
     bin_dir, log = bare_path(tmp_path), tmp_path / 'calls.txt'
     repo = tmp_path / 'repo'
     (repo / 'tools').mkdir(parents=True)
-    shutil.copy(os.path.join(REPO, 'tools', script), repo / 'tools' / script)
+    for name in (script, 'launch_env.sh'):
+        shutil.copy(os.path.join(REPO, 'tools', name), repo / 'tools' / name)
     (repo / '.venv' / 'bin').mkdir(parents=True)
     recorder(repo / '.venv' / 'bin' / 'python', log)
     recorder(bin_dir / 'srun', log)  # slurm_train.sh hands the python command to srun

@@ -8,14 +8,8 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# The repository's .venv when it is there (no activation needed), else python on PATH.
-if [ -z "${PYTHON:-}" ]; then
-  PYTHON=python
-  [ -x "$REPO/.venv/bin/python" ] && PYTHON="$REPO/.venv/bin/python"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/launch_env.sh"
 
-PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" \
 "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \

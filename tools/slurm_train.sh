@@ -12,14 +12,8 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# The repository's .venv when it is there (no activation needed), else python on PATH.
-if [ -z "${PYTHON:-}" ]; then
-  PYTHON=python
-  [ -x "$REPO/.venv/bin/python" ] && PYTHON="$REPO/.venv/bin/python"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/launch_env.sh"
 
-PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p "${PARTITION}" \
     --job-name="${JOB_NAME}" \
     --gres=gpu:"${GPUS_PER_NODE}" \

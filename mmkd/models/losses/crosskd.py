@@ -134,27 +134,11 @@ class CrossKDLoss(DistillLoss):
         head = ctx.teacher.bbox_head
         family = head_family(head, f'the teacher ({type(ctx.teacher).__name__})')
         levels = len(head.prior_generator.strides)
-        if len(teacher) == levels:  # the neck: the teacher's own predictions from its head
-            with torch.no_grad():
-                t_cls, t_reg = (list(v) for v in head(teacher))
-        elif len(teacher) == 2 * levels:
-            t_cls, t_reg = teacher[:levels], teacher[levels:]
-        else:
-            raise ValueError(
-                f'CrossKDLoss (loss {ctx.name!r}): the teacher head has {levels} levels; the '
-                f'teacher input must be its {levels} neck levels or its output '
-                f'(cls_scores, bbox_preds), got {len(teacher)} tensors '
-                f'{[tuple(t.shape) for t in teacher]}')
-        if len(student) == levels:  # the neck: run the student's first convs here
-            s_cls, s_reg = self._student_branches(ctx.student.bbox_head, student)
-        elif len(student) == 2 * levels:
-            s_cls, s_reg = student[:levels], student[levels:]
-        else:
-            raise ValueError(
-                f'CrossKDLoss (loss {ctx.name!r}): the teacher head has {levels} levels; the '
-                f'student input must be {levels} neck levels or {levels} classification + '
-                f'{levels} regression features, got {len(student)} tensors '
-                f'{[tuple(s.shape) for s in student]}')
+        t_cls, t_reg = _branches(teacher, levels, 'teacher', "its output (cls_scores, "
+                                 "bbox_preds)", lambda: _no_grad(head, teacher), ctx)
+        s_cls, s_reg = _branches(student, levels, 'student', 'classification + regression '
+                                 'features', lambda: self._student_branches(
+                                     ctx.student.bbox_head, student), ctx)
         x_cls, x_reg = self._teacher_rest(head, family, s_cls, s_reg, ctx)
         for x, t, what in ((x_cls, t_cls, 'classification'), (x_reg, t_reg, 'regression')):
             if [tuple(v.shape) for v in x] != [tuple(v.shape) for v in t]:
@@ -237,3 +221,22 @@ class CrossKDLoss(DistillLoss):
         boxes_t = head.bbox_coder.decode(anchors, t)
         giou = bbox_overlaps(boxes_x, boxes_t, mode='giou', is_aligned=True, eps=1e-6)
         return (1 - giou).reshape(n, -1)
+
+
+def _no_grad(head: nn.Module, feats: List[Tensor]):
+    """The frozen teacher head's own predictions on its neck levels."""
+    with torch.no_grad():
+        return tuple(list(v) for v in head(feats))
+
+
+def _branches(value: List[Tensor], levels: int, role: str, pair: str, from_neck, ctx):
+    """``(classification, regression)`` per-level lists of one side's input: computed by
+    ``from_neck()`` from ``levels`` neck levels, or split from ``2 * levels`` tensors."""
+    if len(value) == levels:
+        return from_neck()
+    if len(value) == 2 * levels:
+        return value[:levels], value[levels:]
+    raise ValueError(
+        f'CrossKDLoss (loss {ctx.name!r}): the teacher head has {levels} levels; the {role} '
+        f'input must be its {levels} neck levels or {levels} + {levels} {pair}, got '
+        f'{len(value)} tensors {[tuple(v.shape) for v in value]}')

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 from .base import DistillContext, LevelWeights, PerLevelLoss
-from .mgd import align_convs, check_feature_pair, level_part
+from .feature_parts import align_convs, aligned_student
 
 
 PerLevel = Union[int, Sequence[int]]
@@ -118,11 +118,8 @@ class FBKDLoss(PerLevelLoss):
                                          for r, s in zip(reductions, strides))
 
     def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
-        check_feature_pair(self, student, teacher, ctx, self.student_channels,
-                           self.teacher_channels)
-        align = level_part(self, self.align, ctx, 'align conv and non-local block pair')
-        if align is not None:
-            student = align(student)
+        student = aligned_student(self, student, teacher, ctx,
+                                  'align conv and non-local block pair')
         n, c, h, w = teacher.shape
         spatial_s, channel_s = attention_maps(student)
         spatial_t, channel_t = attention_maps(teacher)

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 from .base import DistillContext, LevelWeights, PerLevelLoss
-from .mgd import align_convs, check_feature_pair, level_part
+from .feature_parts import align_convs, aligned_student
 
 
 def box_cells(boxes: Tensor, input_shape: Sequence[int], size: Sequence[int]
@@ -143,11 +143,7 @@ class FGDLoss(PerLevelLoss):
                                        for _ in range(num_levels))
 
     def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
-        check_feature_pair(self, student, teacher, ctx, self.student_channels,
-                           self.teacher_channels)
-        align = level_part(self, self.align, ctx, 'align conv and GcBlock pair')
-        if align is not None:
-            student = align(student)
+        student = aligned_student(self, student, teacher, ctx, 'align conv and GcBlock pair')
         n, _, h, w = teacher.shape
         instances = ctx.field('gt_instances')
         input_shapes = ctx.field('batch_input_shape')

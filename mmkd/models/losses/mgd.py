@@ -1,48 +1,11 @@
 """MGD: masked generative distillation."""
-from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
 from .base import DistillContext, LevelWeights, PerLevelLoss
-
-
-def level_part(loss: nn.Module, parts: Optional[nn.ModuleList], ctx: DistillContext,
-               what: str) -> Optional[nn.Module]:
-    """The trainable part of ``ctx.level`` (one per level); raise if the tap gives a different
-    number of levels than the loss was built for."""
-    if ctx.num_levels != loss.num_levels:
-        raise ValueError(
-            f'{type(loss).__name__} (loss {ctx.name!r}) was built with num_levels='
-            f'{loss.num_levels} (one {what} per level) but student tap {ctx.student_tap!r} '
-            f'gives {ctx.num_levels} level(s); set num_levels={ctx.num_levels}')
-    return None if parts is None else parts[ctx.level]
-
-
-def check_feature_pair(loss: nn.Module, student: Tensor, teacher: Tensor, ctx: DistillContext,
-                       student_channels: int, teacher_channels: int) -> None:
-    """Both (N, C, H, W) with equal N, H, W and the channels the loss was built for."""
-    name = type(loss).__name__
-    shapes = f'student {tuple(student.shape)}, teacher {tuple(teacher.shape)}'
-    if student.dim() != 4 or teacher.dim() != 4:
-        raise ValueError(f'{name} (loss {ctx.name!r}) expects (N, C, H, W) features; {shapes}')
-    if student.shape[0] != teacher.shape[0] or student.shape[2:] != teacher.shape[2:]:
-        raise ValueError(f'{name} (loss {ctx.name!r}), level {ctx.level}: batch and spatial '
-                         f'sizes must match; {shapes}')
-    if student.shape[1] != student_channels or teacher.shape[1] != teacher_channels:
-        raise ValueError(f'{name} (loss {ctx.name!r}), level {ctx.level}: built for '
-                         f'student_channels={student_channels}, teacher_channels='
-                         f'{teacher_channels}; {shapes}')
-
-
-def align_convs(student_channels: int, teacher_channels: int,
-                num_levels: int) -> Optional[nn.ModuleList]:
-    """A 1x1 conv per level from the student's to the teacher's width (None if equal)."""
-    if student_channels == teacher_channels:
-        return None
-    return nn.ModuleList(nn.Conv2d(student_channels, teacher_channels, 1)
-                         for _ in range(num_levels))
+from .feature_parts import align_convs, aligned_student
 
 
 @MODELS.register_module()
@@ -94,11 +57,7 @@ class MGDLoss(PerLevelLoss):
         return (torch.rand(n, 1, h, w, device=device) >= self.lambda_mgd).float()
 
     def compute(self, student: Tensor, teacher: Tensor, ctx: DistillContext) -> Tensor:
-        check_feature_pair(self, student, teacher, ctx, self.student_channels,
-                           self.teacher_channels)
-        align = level_part(self, self.align, ctx, 'align conv and generation block')
-        if align is not None:
-            student = align(student)
+        student = aligned_student(self, student, teacher, ctx, 'align conv and generation block')
         n, _, h, w = teacher.shape
         generated = self.generation[ctx.level](student * self.random_mask(n, h, w,
                                                                           student.device))
