@@ -149,9 +149,10 @@ def test_cifar_resnet_pre_relu_tap():
     taps.reset()
     with torch.no_grad():
         out = model(torch.randn(2, 3, 32, 32))[0]
-    assert [tuple(taps.get(f'layer{i}:pre_relu').shape[1:2]) for i in (1, 2, 3)] == \
+    records = taps.take()
+    assert [tuple(records[f'layer{i}:pre_relu'].shape[1:2]) for i in (1, 2, 3)] == \
         [(16,), (32,), (64,)]
-    assert torch.equal(torch.relu(taps.get('layer3:pre_relu')), out)
+    assert torch.equal(torch.relu(records['layer3:pre_relu']), out)
 
 
 def test_wide_resnet_pre_relu_taps():
@@ -161,11 +162,12 @@ def test_wide_resnet_pre_relu_taps():
     taps.reset()
     with torch.no_grad():
         out = model(torch.randn(2, 3, 32, 32))[0]
+    records = taps.take()
     for tap in ('layer1', 'layer2', 'relu_final:input'):
-        assert (taps.get(tap) < 0).any(), tap
-    pre = taps.get('relu_final:input')
+        assert (records[tap] < 0).any(), tap
+    pre = records['relu_final:input']
     assert torch.equal(torch.relu(pre), out)
-    assert torch.allclose(pre, model.bn_final(model.layer3(taps.get('layer2'))))
+    assert torch.allclose(pre, model.bn_final(model.layer3(records['layer2'])))
     with pytest.raises(TypeError, match='relu'):
         Taps(model, ['layer1:pre_relu'], 'teacher')
 

@@ -597,4 +597,5 @@ def test_the_losses_are_registered():
                 dict(type='FGDLoss', student_channels=4, teacher_channels=4),
                 dict(type='FBKDLoss', student_channels=4, teacher_channels=4),
                 dict(type='LDLoss'), dict(type='CrossKDLoss'), dict(type='DISTLoss')):
-        assert type(MODELS.build(cfg)).__name__ == cfg['type']
+        built = MODELS.build(dict(cfg, type=f"mmkd.{cfg['type']}"))  # any default scope
+        assert type(built).__name__ == cfg['type']
