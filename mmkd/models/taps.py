@@ -15,7 +15,7 @@ A module called several times records its last call. Taps record only between
 import difflib
 from typing import Dict, Iterable, List, Optional
 
-from torch import Tensor, nn
+from torch import nn
 
 WHERE = ('output', 'input', 'pre_relu', 'input<N>')
 
@@ -152,10 +152,3 @@ class Taps:
             if self._recording:
                 self._finish(tap)
         return hook
-
-
-def as_levels(value: object) -> Optional[List[Tensor]]:
-    """A list of tensors for tuple/list taps (FPN levels, stages), else None."""
-    if isinstance(value, (tuple, list)):
-        return list(value)
-    return None
