@@ -39,13 +39,14 @@ def export_student(checkpoint: str, out: str, config: Optional[Config] = None,
                    out_config: Optional[str] = None) -> int:
     """Write the student's weights of ``checkpoint`` to ``out``; returns the tensor count.
 
-    Accepts a full distillation checkpoint or an already student-only one.
+    Accepts a full distillation checkpoint (one teacher's keys ``teacher.*`` or several
+    teachers' ``teachers.<name>.*`` are left out) or an already student-only one.
     """
     ckpt = load_file(checkpoint)
     state = state_dict_of(ckpt, checkpoint)
     student, count = student_state(state)
     if count == 0:
-        if any(k.startswith('teacher.') for k in state):
+        if any(k.startswith(('teacher.', 'teachers.')) for k in state):
             raise ValueError(f'{checkpoint} has teacher weights but no `student.` keys')
         student = state  # already student-only
     meta = dict(ckpt.get('meta', {})) if isinstance(ckpt, dict) else {}

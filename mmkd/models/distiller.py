@@ -19,16 +19,19 @@ from .frozen_teacher import FrozenTeacher
 from .losses.base import (GROUND_TRUTH, META_FIELDS, TASK_FIELDS, DistillContext,
                           DistillLoss, paired_levels, reject_renamed)
 from .taps import TeacherDone, Taps, parse_tap
+from .teachers import SINGLE, entry_teacher, teacher_specs
 
-ENTRY_KEYS = ('student', 'teacher', 'connector')
+ENTRY_KEYS = ('student', 'teacher', 'connector', 'teacher_name')
 RENAMED = {'virtual_samples': "step=dict(type='VirtualSampleStep', mode=..., alpha=..., "
                               "prob=..., grid=...)"}
 
 
-def _tap_list(entries: dict, role: str) -> List[str]:
+def _tap_list(entries: dict, role: str, teacher: Optional[str] = None) -> List[str]:
+    """The ``role`` taps of the entries (only those reading ``teacher``, if given)."""
     taps = []
     for entry in entries.values():
-        taps += [entry[role]] if isinstance(entry[role], str) else list(entry[role])
+        if teacher is None or entry['teacher_name'] == teacher:
+            taps += [entry[role]] if isinstance(entry[role], str) else list(entry[role])
     return taps
 
 
@@ -61,8 +64,11 @@ def _entry(name: str, spec: dict) -> dict:
     weight = spec.get('loss_weight', 1.0)
     if not isinstance(weight, (int, float)) or not math.isfinite(weight):
         raise ValueError(f'loss {name!r}: loss_weight must be a finite number, got {weight!r}')
+    teacher_name = spec.get('teacher_name')
+    if teacher_name is not None and not isinstance(teacher_name, str):
+        raise TypeError(f'loss {name!r}: teacher_name must be a string, got {teacher_name!r}')
     return dict(student=spec['student'], teacher=spec['teacher'],
-                connector=spec.get('connector'),
+                connector=spec.get('connector'), teacher_name=teacher_name,
                 loss={k: v for k, v in spec.items() if k not in ENTRY_KEYS})
 
 
@@ -79,37 +85,60 @@ def _check_reads(name: str, loss: nn.Module, student: nn.Module) -> None:
                 f'({type(student).__name__}, {package}) has data samples with {list(fields)}')
 
 
-class _TwoPreprocessors(nn.Module):
-    """The student's preprocessor, plus the teacher's own on the same raw batch in training."""
+class _TeacherPreprocessors(nn.Module):
+    """The student's preprocessor, plus teachers' own on the same raw batch in training.
 
-    def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
+    ``teacher_inputs`` is the one teacher's batch (``teacher=``), or ``{name: batch}`` for
+    the named teachers that have their own preprocessor (``teachers=``; the others read the
+    student's inputs).
+    """
+
+    def __init__(self, student: nn.Module, teachers: Dict[str, nn.Module], named: bool) -> None:
         super().__init__()
-        self.student, self.teacher = student, teacher
+        self.student = student
+        if named:
+            self.teachers = nn.ModuleDict(teachers)
+        else:
+            self.teacher = teachers[SINGLE]
 
     def forward(self, data: dict, training: bool = False) -> dict:
         out = self.student(data, training)
         if training:
-            out['teacher_inputs'] = self.teacher(data, training)['inputs']
+            if 'teachers' in self._modules:
+                out['teacher_inputs'] = {name: pre(data, training)['inputs']
+                                         for name, pre in self.teachers.items()}
+            else:
+                out['teacher_inputs'] = self.teacher(data, training)['inputs']
         return out
 
 
 @MODELS.register_module()
 class Distiller(BaseModel):
-    """Train ``student`` with its own losses plus distillation from a frozen ``teacher``.
+    """Train ``student`` with its own losses plus distillation from frozen teachers.
 
     Args:
         student: the student model (dict, config path, or ``dict(cfg_path=..., **overrides)``).
-        teacher: the teacher model, same forms (see :class:`FrozenTeacher`).
+        teacher: the teacher model, same forms (see :class:`FrozenTeacher`). Its state keys
+            are ``teacher.<key>``.
         teacher_ckpt: the teacher's weights. Required: a randomly initialised teacher
             never trains a student silently.
+        teachers: instead of ``teacher``/``teacher_ckpt``, several teachers by name:
+            ``dict(NAME=dict(model=..., ckpt=..., mode=..., autocast=..., cache=...,
+            data_preprocessor=...))``, the last four being ``teacher_mode``,
+            ``teacher_autocast``, ``teacher_cache`` and ``teacher_data_preprocessor`` (below)
+            per teacher; those and ``teacher``/``teacher_ckpt`` are refused beside it. Each
+            is built, loads its own checkpoint strictly, is frozen and runs only as far as
+            its own deepest tap. State keys ``teachers.<NAME>.<key>``.
         losses: ``{name: dict(type=LOSS, student=TAP, teacher=TAP, connector=..., **loss_args)}``.
             A tap that yields a tuple (FPN levels, stages), or a list of taps, gives the loss
             a list of levels (a per-level loss sums them with its ``level_weights``).
             ``connector`` is a connector dict, a list of them (applied in order), or the name
             of an earlier entry whose connectors to share. Each entry is logged as
-            ``distill.loss_<name>``.
+            ``distill.loss_<name>``. With ``teachers=``, an entry names the teacher it
+            reads, ``teacher_name=NAME`` (required when there are several).
         student_ckpt: optional weights to initialise the student with (after its init_cfg).
-        teacher_mode: the teacher's forward mode; ``'tensor'`` avoids the teacher's loss path.
+        teacher_mode: the teacher's forward mode (default ``'tensor'``, which avoids the
+            teacher's loss path).
         teacher_data_preprocessor: the teacher's own preprocessor, if it differs.
         data_preprocessor: the student's, when its config keeps it outside ``model``
             (as mmpretrain's do; the Runner passes it here).
@@ -124,34 +153,53 @@ class Distiller(BaseModel):
 
     def __init__(self,
                  student: Union[str, dict],
-                 teacher: Union[str, dict],
-                 teacher_ckpt: str,
-                 losses: Dict[str, dict],
+                 teacher: Union[str, dict, None] = None,
+                 teacher_ckpt: Optional[str] = None,
+                 losses: Optional[Dict[str, dict]] = None,
                  student_ckpt: Optional[str] = None,
-                 teacher_mode: str = 'tensor',
+                 teacher_mode: Optional[str] = None,
                  teacher_data_preprocessor: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  step: Optional[dict] = None,
                  teacher_autocast: Optional[str] = None,
                  teacher_cache: Optional[dict] = None,
+                 teachers: Optional[Dict[str, dict]] = None,
                  init_cfg: Optional[dict] = None,
                  **renamed) -> None:
         super().__init__(init_cfg=init_cfg)
         reject_renamed('Distiller', renamed, RENAMED)
+        specs, named = teacher_specs(
+            teacher, teachers, teacher_ckpt=teacher_ckpt, teacher_mode=teacher_mode,
+            teacher_autocast=teacher_autocast, teacher_cache=teacher_cache,
+            teacher_data_preprocessor=teacher_data_preprocessor)
         if not losses:
             raise ValueError('Distiller needs at least one entry in `losses`')
         entries = {name: _entry(name, spec) for name, spec in losses.items()}
+        for name, entry in entries.items():
+            entry['teacher_name'] = entry_teacher(name, entry['teacher_name'], list(specs))
+        unread = [t for t in specs if not any(e['teacher_name'] == t for e in entries.values())]
+        if unread:
+            raise ValueError(f'teachers {unread} are read by no loss: name each in some '
+                             f'entry\'s teacher_name, or remove it from `teachers`')
         self.student = build_model(student, 'student', data_preprocessor)
-        self.teacher = FrozenTeacher(teacher, teacher_ckpt, _tap_list(entries, 'teacher'),
-                                     mode=teacher_mode, autocast=teacher_autocast,
-                                     cache=teacher_cache)
+        built = {name: FrozenTeacher(spec['model'], spec['ckpt'],
+                                     _tap_list(entries, 'teacher', name), mode=spec['mode'],
+                                     autocast=spec['autocast'], cache=spec['cache'],
+                                     name=name if named else None)
+                 for name, spec in specs.items()}
+        if named:
+            self.teachers = nn.ModuleDict(built)  # state keys teachers.<name>.<key>
+        else:
+            self.teacher = built[SINGLE]  # state keys teacher.<key>, as always
         self.student_ckpt = student_ckpt
-        if teacher_data_preprocessor is None:
+        own = {name: MODELS.build(spec['data_preprocessor']) for name, spec in specs.items()
+               if spec['data_preprocessor'] is not None}
+        if not own:
             self.data_preprocessor = self.student.data_preprocessor
         else:
-            self.data_preprocessor = _TwoPreprocessors(
-                self.student.data_preprocessor, MODELS.build(teacher_data_preprocessor))
-        if teacher_cache is not None and getattr(
+            self.data_preprocessor = _TeacherPreprocessors(self.student.data_preprocessor,
+                                                           own, named)
+        if any(spec['cache'] is not None for spec in specs.values()) and getattr(
                 self.student.data_preprocessor, 'batch_augments', None):
             raise ValueError('teacher_cache cannot be used with batch_augments (mixup, cutmix) '
                              'in the data preprocessor: a cached sample would be mixed '
@@ -172,7 +220,7 @@ class Distiller(BaseModel):
                 self.shared_connectors[name] = connector
             elif connector is not None:
                 self.connectors[name] = build_connectors(connector, name)
-            loss.setup(self.student, self.teacher.model)
+            loss.setup(self.student, self.frozen_teachers[entry['teacher_name']].model)
             _check_reads(name, loss, self.student)
             self.entries[name] = entry
         student_taps = _tap_list(self.entries, 'student')
@@ -192,6 +240,37 @@ class Distiller(BaseModel):
         if getattr(self.step, 'label_free', False) and labelled:
             raise ValueError(f'{type(self.step).__name__} mixes inputs but never labels, so '
                              f'losses that read ground truth cannot use it: {labelled}')
+
+    # -- the teachers ----------------------------------------------------------------
+    @property
+    def frozen_teachers(self) -> Dict[str, FrozenTeacher]:
+        """``{name: FrozenTeacher}``: the named teachers of ``teachers=``, or
+        ``{'teacher': ...}`` for the one teacher of ``teacher=``."""
+        if 'teachers' in self._modules:
+            return dict(self.teachers.items())
+        return {SINGLE: self.teacher}
+
+    def __getattr__(self, name: str):
+        if name == 'teacher' and 'teachers' in self.__dict__.get('_modules', {}):
+            raise AttributeError(
+                f'this Distiller has named teachers {list(self._modules["teachers"])} '
+                f'(teachers=), not one `teacher`: use distiller.teachers[NAME] or '
+                f'distiller.frozen_teachers')
+        return super().__getattr__(name)
+
+    def run_teachers(self, inputs: Tensor, data_samples, teacher_inputs=None,
+                     use_cache: bool = False) -> Dict[str, Dict[str, object]]:
+        """Each teacher's tap records, ``{name: {tap: record}}``, each run on its own inputs
+        (``teacher_inputs``: one batch for ``teacher=``, ``{name: batch}`` for named
+        teachers with their own preprocessor; ``inputs`` otherwise)."""
+        records = {}
+        for name, teacher in self.frozen_teachers.items():
+            if isinstance(teacher_inputs, dict):
+                own = teacher_inputs.get(name, inputs)
+            else:
+                own = inputs if teacher_inputs is None else teacher_inputs
+            records[name] = teacher(own, data_samples, use_cache=use_cache)
+        return records
 
     # -- what hooks change -----------------------------------------------------------
     @property
@@ -214,7 +293,7 @@ class Distiller(BaseModel):
 
     # -- model state ---------------------------------------------------------------
     def init_weights(self) -> None:
-        """Initialise the student and connectors; the teacher keeps its checkpoint."""
+        """Initialise the student and connectors; the teachers keep their checkpoints."""
         if hasattr(self.student, 'init_weights'):
             self.student.init_weights()
         if self.student_ckpt:
@@ -222,13 +301,14 @@ class Distiller(BaseModel):
 
     # -- forward -------------------------------------------------------------------
     def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor',
-                teacher_inputs: Optional[Tensor] = None):
+                teacher_inputs: Union[Tensor, Dict[str, Tensor], None] = None):
         if mode == 'loss':
             return self.loss(inputs, data_samples, teacher_inputs)
         return self.student(inputs, data_samples, mode=mode)
 
     def loss(self, inputs: Tensor, data_samples,
-             teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
+             teacher_inputs: Union[Tensor, Dict[str, Tensor], None] = None
+             ) -> Dict[str, Tensor]:
         if not self.distill_enabled:
             losses = self._student_loss(inputs, data_samples)
             # Keep connectors and loss parameters in the graph: distributed sync stays consistent.
@@ -239,11 +319,10 @@ class Distiller(BaseModel):
             return losses
         if self.step is not None and self.step.applies():
             return self.step(self, inputs, data_samples, teacher_inputs)
-        teacher = self.teacher(inputs if teacher_inputs is None else teacher_inputs,
-                               data_samples, use_cache=True)
+        teachers = self.run_teachers(inputs, data_samples, teacher_inputs, use_cache=True)
         self.student_taps.reset()
         losses = self._student_loss(inputs, data_samples)
-        return self.add_distill_terms(losses, self.student_taps.take(), teacher, data_samples)
+        return self.add_distill_terms(losses, self.student_taps.take(), teachers, data_samples)
 
     def student_to_taps(self, inputs: Tensor, data_samples) -> Dict[str, object]:
         """Run the student only as far as its deepest tap; return its tap records."""
@@ -258,17 +337,23 @@ class Distiller(BaseModel):
         return self.student_taps.take()
 
     def add_distill_terms(self, losses: Dict[str, Tensor], student: Dict[str, object],
-                          teacher: Dict[str, object], data_samples) -> Dict[str, Tensor]:
-        """Add ``distill.loss_<name>`` for every entry, from the two networks' tap records."""
+                          teachers: Dict[str, Dict[str, object]],
+                          data_samples) -> Dict[str, Tensor]:
+        """Add ``distill.loss_<name>`` for every entry, from the student's tap records and
+        each teacher's (``{teacher name: records}``, as :meth:`run_teachers` gives)."""
         connected_now = {}  # connector outputs of this step, shared between entries
         iteration = MessageHub.get_current_instance().get_info('iter', None)
+        frozen = self.frozen_teachers
         for name, entry in self.entries.items():
             loss = self.distill_losses[name]
-            raw, target = _read(student, entry['student']), _read(teacher, entry['teacher'])
+            teacher = entry['teacher_name']
+            raw, target = (_read(student, entry['student']),
+                           _read(teachers[teacher], entry['teacher']))
             connected = self._connected(name, entry, raw, target, connected_now)
             ctx = DistillContext(
                 name=name, student_tap=entry['student'], teacher_tap=entry['teacher'],
-                data_samples=data_samples, student=self.student, teacher=self.teacher.model,
+                teacher_name=teacher, data_samples=data_samples, student=self.student,
+                teacher=frozen[teacher].model,
                 student_raw=raw, connected=connected is not raw, iteration=iteration,
                 reads=loss.reads, device=_first_tensor(raw).device)
             losses[self._key(name)] = loss(connected, target, ctx) * self.loss_scales[name]

@@ -30,28 +30,34 @@ class FrozenTeacher(nn.Module):
             before with the same augmentation; None disables it.
         data_preprocessor: merged into the network's (see :func:`load_model_cfg`).
         owner: what the class using it is called, for messages.
+        name: the teacher's name among several (``Distiller(teachers=...)``), for messages;
+            None for the one teacher of ``teacher=``.
 
     The network is the submodule ``model``, but its state keys carry no ``model.``: a
-    distiller's checkpoint holds ``teacher.<network key>``, as a plain network's would.
+    distiller's checkpoint holds ``teacher.<network key>`` (``teachers.<name>.<network
+    key>`` for named teachers), as a plain network's would under that prefix.
     """
 
     def __init__(self, model: Union[str, dict], ckpt: str, taps: Iterable[str],
                  mode: str = 'tensor', autocast: Optional[str] = None,
                  cache: Optional[dict] = None, data_preprocessor: Optional[dict] = None,
-                 owner: str = 'Distiller') -> None:
+                 owner: str = 'Distiller', name: Optional[str] = None) -> None:
         super().__init__()
+        role = 'teacher' if name is None else f'teacher {name!r}'
         if not ckpt:
-            raise ValueError(f'{owner} needs `teacher_ckpt`: a teacher without trained '
+            where = '`teacher_ckpt`' if name is None else f'`ckpt` (teachers.{name}.ckpt)'
+            raise ValueError(f'{owner}: {role} needs {where}: a teacher without trained '
                              f'weights would distil noise')
         if autocast not in AUTOCAST_DTYPES:
-            raise ValueError(f'teacher_autocast must be one of {list(AUTOCAST_DTYPES)}, '
-                             f'got {autocast!r}')
-        self.model = build_model(model, 'teacher', data_preprocessor)
-        load_weights_strict(self.model, ckpt, 'teacher')
+            key = 'teacher_autocast' if name is None else f'teachers.{name}.autocast'
+            raise ValueError(f'{key} must be one of {list(AUTOCAST_DTYPES)}, got {autocast!r}')
+        self.name = name
+        self.model = build_model(model, role, data_preprocessor)
+        load_weights_strict(self.model, ckpt, role)
         self.model.requires_grad_(False)
         self.ckpt, self.mode, self.autocast = ckpt, mode, autocast
         self.cache = TeacherCache(**cache) if cache is not None else None
-        self.taps = Taps(self.model, taps, 'teacher', stop_when_done=True)
+        self.taps = Taps(self.model, taps, role, stop_when_done=True)
         self.train(False)
         self._register_load_state_dict_pre_hook(_prefix_model_keys)
 

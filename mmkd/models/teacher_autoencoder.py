@@ -32,6 +32,10 @@ class TeacherAutoEncoder(BaseModel):
         teacher_mode: the teacher's forward mode (``'tensor'`` avoids its loss path).
         data_preprocessor: the running config's top-level one (the Runner passes it),
             merged into the teacher's as the Distiller does for its student.
+
+    It trains on one teacher. For an ``IEKDLoss`` entry of a Distiller with several
+    teachers, give here the model and checkpoint of the teacher that entry's
+    ``teacher_name`` names (``teachers=`` is refused).
     """
 
     def __init__(self,
@@ -43,8 +47,13 @@ class TeacherAutoEncoder(BaseModel):
                  loss_weight: float = 1.0,
                  teacher_mode: str = 'tensor',
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 teachers: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if teachers is not None:
+            raise ValueError(f'TeacherAutoEncoder trains on one teacher: give `teacher=` and '
+                             f'`teacher_ckpt=` of the teacher whose feature IEKDLoss reads (the '
+                             f'one its teacher_name names), not teachers={list(teachers)}')
         if recon not in RECON:
             raise ValueError(f'recon must be one of {RECON}, got {recon!r}')
         if not isinstance(tap, str):

@@ -1,5 +1,5 @@
 """L2RKD's virtual samples: points on segments between pairs of inputs of a batch."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -50,11 +50,14 @@ class SegmentMixer:
             lam = F.interpolate(lam, size=x.shape[-2:], mode='nearest')
         return lam * x + (1 - lam) * x[perm.to(x.device)]
 
-    def __call__(self, x: Tensor, y: Optional[Tensor] = None):
-        """Mix ``x`` (and ``y``, the teacher's own inputs, with the same pairs and weights)."""
+    def __call__(self, x: Tensor, y: Union[Tensor, Dict[str, Tensor], None] = None):
+        """Mix ``x`` (and ``y``, the teachers' own inputs: one batch or ``{name: batch}``,
+        with the same pairs and weights)."""
         perm, lam = self.draw(x.shape[0])
         if y is None:
             return self.mix(x, perm, lam), None
+        if isinstance(y, dict):
+            return self.mix(x, perm, lam), {k: self.mix(v, perm, lam) for k, v in y.items()}
         return self.mix(x, perm, lam), self.mix(y, perm, lam)
 
 
@@ -62,8 +65,8 @@ class SegmentMixer:
 class VirtualSampleStep:
     """L2RKD's training step: with probability ``prob``, distil on virtual samples only.
 
-    Such a step mixes the batch (:class:`SegmentMixer`, the teacher's own inputs with the
-    same pairs and weights), runs both networks only as far as their taps, and returns the
+    Such a step mixes the batch (:class:`SegmentMixer`, the teachers' own inputs with the
+    same pairs and weights), runs the networks only as far as their taps, and returns the
     distillation terms with no label loss. Other steps are the Distiller's usual ones.
     Configure it as ``Distiller(step=dict(type='VirtualSampleStep', mode=..., alpha=...,
     prob=..., grid=...))``; the arguments are :class:`SegmentMixer`'s.
@@ -79,13 +82,13 @@ class VirtualSampleStep:
         return self.mixer.use_mixed()
 
     def __call__(self, distiller, inputs: Tensor, data_samples,
-                 teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
+                 teacher_inputs: Union[Tensor, Dict[str, Tensor], None] = None
+                 ) -> Dict[str, Tensor]:
         mixed, teacher_mixed = self.mixer(inputs, teacher_inputs)
-        teacher = distiller.teacher(mixed if teacher_mixed is None else teacher_mixed,
-                                    data_samples)
+        teachers = distiller.run_teachers(mixed, data_samples, teacher_mixed)
         student = distiller.student_to_taps(mixed, data_samples)
         # Parameters past the taps get a zero gradient, so distributed sync stays consistent.
         unused = sum((p.sum() for p in distiller.student.parameters() if p.requires_grad),
                      mixed.new_zeros(())) * 0.0
-        return distiller.add_distill_terms({'loss_student': unused}, student, teacher,
+        return distiller.add_distill_terms({'loss_student': unused}, student, teachers,
                                            data_samples)

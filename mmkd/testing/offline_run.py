@@ -4,7 +4,7 @@ The config runs unchanged except for the overrides of :mod:`mmkd.testing.offline
 on the Fashion-MNIST-composed VOC set or Fashion-MNIST, made here once; heads with 10
 classes; no pretrained inits; small images), a short schedule, and a teacher with random
 weights and calibrated BN statistics saved in the work folder (the real teacher's
-checkpoint has other heads). It checks
+checkpoint has other heads); a config with named teachers gets one such file per teacher. It checks
 the pipeline end to end: data, taps, connectors, losses, checkpoints. It says nothing about
 accuracy.
 """
@@ -20,6 +20,7 @@ from .compose_voc import make_fashion_voc
 from .fashion_mnist import FASHION_ROOT, unpack_fashion_mnist
 from .offline import (classification_options, detection_options, dotted, save_random_weights,
                       segmentation_options, task_of, voc_devkit)
+from .several_teachers import options_per_teacher, teacher_views
 
 SCHEDULE = dict(max_epochs=2, max_iters=40)  # a smoke run; --cfg-options change it
 INPUTS = dict(det=(2, 3, 128, 128), seg=(2, 3, 128, 128), cls=(8, 1, 32, 32))  # BN calibration
@@ -83,22 +84,32 @@ def _random_autoencoder(losses: dict, work_dir: str) -> dict:
 
 def offline_config(cfg: Config, data_dir: str = 'data/offline') -> Config:
     """``cfg`` changed to run on the offline data (see the module docstring)."""
-    task = task_of(cfg)
+    views = teacher_views(cfg)  # the config itself, or one view per named teacher
+    task = task_of(next(iter(views.values())))
     data = offline_data(data_dir, task)
     work_dir = cfg.work_dir
     os.makedirs(work_dir, exist_ok=True)
-    if task == 'det':
-        options, teacher = detection_options(cfg, voc_devkit(data, data_dir))
-    elif task == 'seg':
-        options, teacher = segmentation_options(cfg, data)
-    else:
-        options, teacher = classification_options(cfg, data, indices=512)
-    ckpt = osp.join(work_dir, 'offline_random_teacher.pth')
-    save_random_weights(teacher, ckpt, seed=0, calibrate=INPUTS[task])
-    options['model']['teacher_ckpt'] = ckpt
+
+    def make_options(view):
+        if task == 'det':
+            return detection_options(view, voc_devkit(data, data_dir))
+        if task == 'seg':
+            return segmentation_options(view, data)
+        return classification_options(view, data, indices=512)
+
+    ckpts = []
+
+    def save(teacher, name):
+        ckpts.append(osp.join(work_dir, 'offline_random_teacher' +
+                              (f'_{name}.pth' if name else '.pth')))
+        save_random_weights(teacher, ckpts[-1], seed=0, calibrate=INPUTS[task])
+        return ckpts[-1]
+
+    options = options_per_teacher(cfg, make_options, save)
     options['model']['losses'] = _random_autoencoder(cfg.model.get('losses', {}), work_dir)
     options.update(_short_schedule(cfg))
     cfg.merge_from_dict(dotted(options))
     print(f'[--offline] {cfg.filename}: {task} on {data}, {dotted(_short_schedule(cfg))}; the '
-          f'teacher is random ({ckpt}): this run checks the pipeline, not accuracy')
+          f'teacher{"s are" if len(ckpts) > 1 else " is"} random ({", ".join(ckpts)}): this '
+          f'run checks the pipeline, not accuracy')
     return cfg

@@ -23,18 +23,30 @@ def trusted() -> bool:
     return os.environ.get(TRUST_ENV, '') not in ('', '0', 'false', 'False')
 
 
+def _teacher_key(role: str) -> str:
+    """The config key naming a teacher's checkpoint: ``'teacher'`` -> ``teacher_ckpt``,
+    ``"teacher 'swin'"`` -> ``teachers.swin.ckpt``; '' for other roles."""
+    if role == 'teacher':
+        return 'teacher_ckpt'
+    prefix = "teacher '"
+    if role.startswith(prefix) and role.endswith("'"):
+        return f'teachers.{role[len(prefix):-1]}.ckpt'
+    return ''
+
+
 def load_file(path: str, map_location: Any = 'cpu', role: str = '') -> Any:
     """``torch.load`` with ``weights_only=True`` unless the user opted in.
 
-    Raises FileNotFoundError naming the file (and its ``role``, e.g. ``'teacher'``), a
+    Raises FileNotFoundError naming the file (and its ``role``, e.g. ``'teacher'`` or
+    ``"teacher 'swin'"`` for a named teacher, with the config key to fix), a
     RuntimeError explaining the opt-in when the file holds other Python objects, and a
     RuntimeError naming the file when it cannot be read at all (truncated, not PyTorch).
     """
     what = f'{role} checkpoint' if role else 'checkpoint'
     if not os.path.isfile(path):
-        hint = (' (teacher_ckpt in the config: train the teacher first, or point it at its '
-                'weights; see the README, "Datasets" and "First hour")' if role == 'teacher'
-                else '')
+        where = _teacher_key(role)
+        hint = (f' ({where} in the config: train the teacher first, or point it at its '
+                f'weights; see the README, "Datasets" and "First hour")' if where else '')
         raise FileNotFoundError(f'{what} file not found: {path}{hint}')
     try:
         return torch.load(path, map_location=map_location, weights_only=not trusted())

@@ -22,6 +22,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 from mmengine.config import Config  # noqa: E402
 
+from mmkd.models.teachers import one_teacher_only  # noqa: E402
 from mmkd.testing import unpack_fashion_mnist  # noqa: E402
 from mmkd.testing.offline import (classification_options, dotted,  # noqa: E402
                                   save_random_weights)
@@ -63,10 +64,11 @@ def epoch_seconds(rows, iters_per_epoch):
 
 def main():
     args = parse_args()
-    os.makedirs(args.out_dir, exist_ok=True)
-    mnist = unpack_fashion_mnist(osp.join(args.out_dir, 'fashion_mnist'))
     config = osp.join(REPO, args.config)
     cfg = Config.fromfile(config)
+    one_teacher_only(cfg.model, 'tools/benchmark/teacher_cache.py')
+    os.makedirs(args.out_dir, exist_ok=True)
+    mnist = unpack_fashion_mnist(osp.join(args.out_dir, 'fashion_mnist'))
     options, teacher = classification_options(cfg, mnist, args.batch_size,
                                               indices=args.samples)
     ckpt = osp.join(args.out_dir, 'teacher.pth')

@@ -58,7 +58,9 @@ class DistillContext:
         name: the loss entry's name in the config.
         student_tap, teacher_tap: the entry's taps (for messages).
         data_samples: the batch's data samples; read declared fields with :meth:`field`.
-        student, teacher: the two networks (the teacher frozen, in eval mode).
+        teacher_name: the teacher the entry reads (``'teacher'`` for the one teacher of
+            ``teacher=``, else its name in ``teachers=``).
+        student, teacher: the two networks (that teacher: frozen, in eval mode).
         student_raw: the student input before its connector (per level for a
             :class:`PerLevelLoss`, all levels otherwise).
         connected: whether a connector ran on the student input.
@@ -72,6 +74,7 @@ class DistillContext:
     name: str = 'loss'
     student_tap: Union[str, Sequence[str]] = 'student'
     teacher_tap: Union[str, Sequence[str]] = 'teacher'
+    teacher_name: str = 'teacher'
     data_samples: Optional[Sequence] = None
     student: Optional[nn.Module] = None
     teacher: Optional[nn.Module] = None
