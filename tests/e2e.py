@@ -6,6 +6,11 @@ import os
 
 import torch
 from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+
+from mmkd.registry import MODELS
 
 from mmkd.testing.offline import (classification_options, detection_options, dotted,
                                   save_random_weights, segmentation_options, task_of,
@@ -91,3 +96,29 @@ def short_runtime(cfg, iters=2):
                'val_dataloader': dict(dataset=dict(indices=2)),
                'test_dataloader': dict(dataset=dict(indices=2))}
     return runtime, ('epoch_1_student.pth' if by_epoch else f'iter_{iters}_student.pth')
+
+
+def train_one_step(cfg: Config):
+    """Build a distillation config in-process as the Runner would (model and its init, train
+    dataloader, optimizer) and train one step. Returns the logged values, the names of the
+    losses whose own parameters got a nonzero gradient, and the names of those that have
+    parameters."""
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor', None):  # mmseg and mmpretrain keep it at top level
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmkd'):
+        model = MODELS.build(model_cfg)
+    model.init_weights()
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', None) or 'mmkd'):
+        batch = next(iter(Runner.build_dataloader(cfg.train_dataloader)))
+        optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    graded = set()
+    for name, loss in model.distill_losses.items():
+        for param in loss.parameters():
+            param.register_hook(lambda grad, name=name: graded.add(name)
+                                if bool(grad.abs().sum() > 0) else None)
+    log_vars = model.train_step(batch, optim)
+    with_params = {n for n, loss in model.distill_losses.items()
+                   if next(loss.parameters(), None) is not None}
+    return {k: float(v) for k, v in log_vars.items()}, graded, with_params

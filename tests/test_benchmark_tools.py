@@ -1,10 +1,13 @@
 """The benchmark tools run end to end on a tiny budget (they are not timed here)."""
 import json
+import math
 import os.path as osp
+import sys
 
 import pytest
 
-from conftest import FASHION_ROOT, run_tool
+from conftest import FASHION_ROOT, REPO, run_tool
+from e2e import save_model_weights, train_one_step
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, nee
               '--seeds', '0', '--out-dir', str(out)], timeout=1800)
     results = json.loads((out / 'cls' / 'results.json').read_text())
     methods = ['KD', 'FitNet', 'AT', 'OFD', 'CWD', 'DKD', 'LONDON', 'L2RKD', 'IE-KD', 'ICD',
-               'ICD+KD']
+               'ICD+KD', 'DIST']  # MGD, FGD, FBKD have no cls form
     assert set(results) == {'teacher', 'student alone/seed0', *(f'{m}/seed0' for m in methods)}
     assert all(0 <= v <= 100 for v in results.values())
     table = (out / 'accuracy.md').read_text()
@@ -91,6 +94,33 @@ def test_accuracy_benchmark_detection_and_segmentation_tasks(tmp_path, needs_fas
     table = (out / 'accuracy.md').read_text().splitlines()
     assert table[0] == '| method | det: mAP@0.5 (%) | seg: mIoU (%) |'
     assert next(line for line in table if line.startswith('| DKD |')) == '| DKD | n/a | n/a |'
+
+
+@pytest.mark.parametrize('task', ['det', 'seg'])
+def test_accuracy_benchmark_dense_method_rows_train_a_step(task, tmp_path, needs_fashion):
+    """The rows of MGD, FGD, FBKD and DIST (their configs' losses moved onto the task's
+    narrow demo models) build and train one step together; the tiny cls run above trains
+    DIST's cls row, the det/seg runs the other methods."""
+    sys.path.insert(0, osp.join(REPO, 'tools', 'benchmark'))
+    import accuracy
+    spec, losses = accuracy.TASKS[task], {}
+    for method in ('MGD', 'FGD', 'FBKD', 'DIST'):
+        if accuracy.has_form(task, method):
+            losses.update(accuracy.method_settings(task, method)['losses'])
+    assert len(losses) == (4 if task == 'det' else 2), losses
+    budget = spec['budget']['tiny']
+    options = accuracy.data_options(task, budget, accuracy.prepare_data(task, budget,
+                                                                        str(tmp_path)))
+    teacher = str(tmp_path / 'teacher.pth')
+    save_model_weights(osp.join(REPO, spec['teacher']), teacher)
+    cfg = accuracy.distill_cfg(spec, dict(losses=losses, step=None, hooks=[], student_ce=None),
+                               options, teacher)
+    cfg.merge_from_dict({'train_dataloader.num_workers': 0,
+                         'train_dataloader.persistent_workers': False})
+    logged, graded, with_params = train_one_step(cfg)
+    assert with_params <= graded, (with_params, graded)  # their own parts train
+    for name in losses:
+        assert math.isfinite(logged[f'distill.loss_{name}']), (name, logged)
 
 
 def test_demo_runs_teacher_student_and_distillation(tmp_path, needs_fashion):

@@ -1,11 +1,17 @@
-"""Every method config trains a few iterations through tools/train.py on real-pixel data.
+"""Every method config trains on real-pixel data: a few iterations through tools/train.py, or
+(the further configs of a pair whose method is trained here on another config) one step
+in-process.
 
-Each config runs as a user would run it, every override given through --cfg-options:
+Each trained config runs as a user would run it, every override given through --cfg-options:
 pretrained inits off, data paths at generated/packaged data, a short schedule. The generic
 checks (every distillation term logged and finite, a student checkpoint) follow each run,
 then the checks of its method (METHODS); IE-KD's stage-2 configs first train their stage 1.
+The stepped configs of one pair (STEPPED) differ from their pair base only in their losses:
+all of their loss entries go on one Distiller built with the same overrides, which trains one
+step; every term must be finite and every loss's own trainable parts must get a gradient.
 """
 import glob
+import json
 import math
 import os
 import os.path as osp
@@ -16,8 +22,8 @@ from mmengine.config import Config
 
 from conftest import REPO, run_tool
 from e2e import (assert_distill_terms_logged, flatten, offline_options, save_model_weights,
-                 scalars, short_runtime, weights)
-from mmkd.testing.offline import task_of
+                 scalars, short_runtime, train_one_step, weights)
+from mmkd.testing.offline import dotted, task_of
 
 
 def train(config, work, options, runtime):
@@ -30,11 +36,26 @@ def assert_finite(rows, key):
     assert rows and all(key in r and math.isfinite(r[key]) for r in rows), (key, rows)
 
 
+@pytest.fixture(scope='session')
+def teachers(tmp_path_factory):
+    """``get(spec)``: a random teacher checkpoint (seed 1) for a teacher entry, saved once per
+    entry and shared by the configs of one pair."""
+    root, saved = tmp_path_factory.mktemp('teachers'), {}
+
+    def get(spec):
+        key = json.dumps(spec, sort_keys=True, default=str)
+        if key not in saved:
+            saved[key] = str(root / f'teacher_{len(saved)}.pth')
+            save_model_weights(spec, saved[key], seed=1)
+        return saved[key]
+    return get
+
+
 class Run:
     """One config's run: its overrides (changed by its method before training), then its
     logged rows and work folder."""
 
-    def __init__(self, config, tmp_path, fashion_voc, fashion_mnist):
+    def __init__(self, config, tmp_path, fashion_voc, fashion_mnist, teachers):
         self.config, self.tmp = config, tmp_path
         self.name = osp.basename(config)[:-3]
         self.cfg = Config.fromfile(config)
@@ -44,8 +65,7 @@ class Run:
             for part in self.options['train_dataloader']['dataset']['dataset'][
                     'datasets'].values():
                 part['indices'] = 2  # 2 iterations of 2 images
-        self.teacher_ckpt = str(tmp_path / 'teacher.pth')
-        save_model_weights(teacher, self.teacher_ckpt, seed=1)
+        self.teacher_ckpt = teachers(teacher)
         self.options['model']['teacher_ckpt'] = self.teacher_ckpt
         self.runtime, self.student_ckpt = short_runtime(self.cfg)
         self.work = tmp_path / 'work'
@@ -53,6 +73,14 @@ class Run:
 
     def train(self):
         self.rows = train(self.config, self.work, self.options, self.runtime)
+
+    def train_one_step(self, losses):
+        """The config with its overrides and ``losses``, one step in-process
+        (:func:`e2e.train_one_step`)."""
+        cfg = Config.fromfile(self.config)
+        cfg.merge_from_dict(dotted(self.options))
+        cfg.model.losses = losses
+        return train_one_step(cfg)
 
 
 # -- LONDON -------------------------------------------------------------------------------
@@ -147,22 +175,122 @@ def iekd_after(run):
         assert_finite(run.rows, 'loss_student')
 
 
+# -- dense-prediction losses ---------------------------------------------------------------
+def crosskd_after(run):
+    """A random teacher's head disagrees with the student's at every prior: CrossKD > 0."""
+    for row in run.rows:
+        assert row['distill.loss_crosskd'] > 0, row
+
+
+def ld_after(run):
+    """LD is above zero exactly where the student's GFL head has positives, as its own box
+    loss (a batch whose GT boxes are all below VOC's 32-pixel size limit has none)."""
+    for row in run.rows:
+        assert (row['distill.loss_ld'] > 0) == (row['loss_bbox'] > 0), row
+
+
+def dist_after(run):
+    """DIST lies in [0, tau^2 (2 beta + 2 gamma)] (Pearson correlations in [-1, 1])."""
+    for name, entry in run.cfg.model.losses.items():
+        entry = entry.get('logit_loss') or entry  # on RoI logits, through RoIKDLoss
+        bound = entry.get('tau', 1.0) ** 2 * 2 * (entry.get('beta', 1.0)
+                                                  + entry.get('gamma', 1.0))
+        for row in run.rows:
+            assert 0 <= row[f'distill.loss_{name}'] <= bound, (name, row)
+
+
+def parts_after(run):
+    """MGD, FGD, FBKD train their own parts (align convs, generators, GcBlocks, non-local
+    blocks): saved in the run's checkpoint, left out of the student's."""
+    full = weights(run.work / run.student_ckpt.replace('_student', ''))
+    student = weights(run.work / run.student_ckpt)
+    for name in run.cfg.model.losses:
+        assert any(k.startswith(f'distill_losses.{name}.') for k in full), sorted(full)[:20]
+    assert not any(k.startswith('distill_losses.') for k in student)
+
+
 # Each method folder: (before training, after training), None where it needs nothing.
 METHODS = {'lckd': (None, london_after), 'icd': (None, icd_after),
            'l2rkd': (l2rkd_before, l2rkd_after), 'iekd': (iekd_before, iekd_after),
-           'cwd': (None, None), 'fitnet': (None, None)}
+           'cwd': (None, None), 'fitnet': (None, None), 'pkd': (None, None),
+           'mgd': (None, parts_after), 'fgd': (None, parts_after), 'fbkd': (None, parts_after),
+           'dist': (None, dist_after), 'ld': (None, ld_after),
+           'crosskd': (None, crosskd_after)}
+# Pair bases whose further method configs are not trained through tools/train.py but train
+# one step together in-process (the runner's part of each loss kind is trained above: the
+# one-stage pairs with CrossKD and LD, trainable loss parts with MGD, RoI logits with DIST).
+STEPPED = {
+    'retinanet_r101_r18_voc': [
+        'fitnet/retinanet_r101_r18_fpn_voc.py', 'cwd/retinanet_r101_r18_fpn_voc.py',
+        'pkd/retinanet_r101_r18_fpn_voc.py', 'mgd/retinanet_r101_r18_fpn_voc.py',
+        'lckd/retinanet_r101_r18_voc.py', 'fgd/retinanet_r101_r18_fpn_voc.py'],
+    'gfl_r101_r18_voc': [
+        'fitnet/gfl_r101_r18_fpn_voc.py', 'cwd/gfl_r101_r18_fpn_voc.py',
+        'pkd/gfl_r101_r18_fpn_voc.py', 'mgd/gfl_r101_r18_fpn_voc.py',
+        'lckd/gfl_r101_r18_voc.py', 'crosskd/gfl_r101_r18_fpn_voc.py'],
+    'fasterrcnn_r101_r18_voc': [
+        'fgd/fasterrcnn_r101_r18_fpn_voc.py', 'fbkd/fasterrcnn_r101_r18_fpn_voc.py'],
+    'deeplabv3_r101_r18_voc': ['mgd/deeplabv3_r101_r18_voc.py', 'dist/deeplabv3_r101_r18_voc.py'],
+}
+STEPPED_CONFIGS = {osp.join(REPO, 'configs', c) for group in STEPPED.values() for c in group}
 CONFIGS = sorted(
     path for method in ('lckd', 'icd', 'l2rkd', 'iekd')
     for path in glob.glob(osp.join(REPO, 'configs', method, '*.py'))
-    if not osp.basename(path).startswith('_') and 'ae_stage1' not in path) + [
+    if not osp.basename(path).startswith('_') and 'ae_stage1' not in path
+    and path not in STEPPED_CONFIGS) + [
     osp.join(REPO, 'configs', path) for path in (
-        'cwd/fasterrcnn_r101_r18_fpn_voc.py', 'fitnet/fasterrcnn_r101_r18_fpn_voc.py')]
+        'cwd/fasterrcnn_r101_r18_fpn_voc.py', 'fitnet/fasterrcnn_r101_r18_fpn_voc.py',
+        'crosskd/retinanet_r101_r18_fpn_voc.py', 'ld/gfl_r101_r18_fpn_voc.py',
+        'mgd/fasterrcnn_r101_r18_fpn_voc.py', 'dist/fasterrcnn_r101_r18_roi_voc.py',
+        'dist/resnet50_resnet18_cifar100.py')]
+# what a method config takes from its pair base unchanged (it adds losses, maybe hooks)
+SETTINGS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
+            'param_scheduler', 'train_cfg')
+# folders whose every config is trained or stepped here
+COVERED = ('lckd', 'pkd', 'mgd', 'fgd', 'fbkd', 'dist', 'ld', 'crosskd')
+
+
+def test_every_config_of_the_covered_methods_runs_here():
+    """A new config in one of these folders, or one on the one-stage pairs, joins CONFIGS or
+    STEPPED."""
+    runs = set(CONFIGS) | STEPPED_CONFIGS
+    assert not runs & STEPPED_CONFIGS & set(CONFIGS)
+    for path in glob.glob(osp.join(REPO, 'configs', '*', '*.py')):
+        name = osp.basename(path)
+        if name.startswith('_') or 'ae_stage1' in name or 'teachers' in path:
+            continue
+        if osp.basename(osp.dirname(path)) in COVERED or name.startswith(('retinanet', 'gfl')):
+            assert path in runs, path
+
+
+def unscoped(value):
+    """``value`` without the ``_scope_`` keys mmengine adds when it loads mmdet:: configs."""
+    if isinstance(value, dict):
+        return {k: unscoped(v) for k, v in value.items() if k != '_scope_'}
+    if isinstance(value, (list, tuple)):
+        return [unscoped(v) for v in value]
+    return value
+
+
+def test_gfl_voc_teacher_is_mmdets_gfl_with_voc_classes():
+    """configs/teachers/gfl_r101_fpn_1x_voc0712.py (mmdet has no VOC GFL): mmdet's GFL model
+    at depth 101 with 20 classes, on the data and schedule of mmdet's VOC RetinaNet."""
+    from mmengine.hub import get_config
+    ours = Config.fromfile(osp.join(REPO, 'configs/teachers/gfl_r101_fpn_1x_voc0712.py'))
+    gfl = unscoped(get_config('mmdet::gfl/gfl_r50_fpn_1x_coco.py').model.to_dict())
+    gfl['backbone'].update(depth=101, init_cfg=dict(type='Pretrained',
+                                                    checkpoint='torchvision://resnet101'))
+    gfl['bbox_head']['num_classes'] = 20
+    assert unscoped(ours.model.to_dict()) == gfl
+    voc = get_config('mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py')
+    for key in SETTINGS:
+        assert unscoped(ours[key]) == unscoped(voc[key]), key
 
 
 @pytest.mark.parametrize('config', CONFIGS,
                          ids=[osp.relpath(c, osp.join(REPO, 'configs'))[:-3] for c in CONFIGS])
-def test_config_trains(config, tmp_path, fashion_voc, fashion_mnist):
-    run = Run(config, tmp_path, fashion_voc, fashion_mnist)
+def test_config_trains(config, tmp_path, fashion_voc, fashion_mnist, teachers):
+    run = Run(config, tmp_path, fashion_voc, fashion_mnist, teachers)
     before, after = METHODS[osp.basename(osp.dirname(config))]
     if before:
         before(run)
@@ -171,3 +299,22 @@ def test_config_trains(config, tmp_path, fashion_voc, fashion_mnist):
     assert osp.isfile(run.work / run.student_ckpt)
     if after:
         after(run)
+
+
+@pytest.mark.parametrize('pair', STEPPED)
+def test_pair_configs_train_a_step(pair, tmp_path, fashion_voc, fashion_mnist, teachers):
+    base = Config.fromfile(osp.join(REPO, 'configs/_base_/distill', pair + '.py'))
+    losses = {}
+    for config in STEPPED[pair]:
+        cfg = Config.fromfile(osp.join(REPO, 'configs', config))
+        for key in SETTINGS:  # a method config adds losses (and hooks) to its pair, no more
+            assert cfg.get(key) == base.get(key), (config, key)
+        assert {k: v for k, v in cfg.model.items() if k != 'losses'} == base.model, config
+        assert not set(cfg.model.losses) & set(losses), config
+        losses.update(cfg.model.losses)
+    run = Run(base.filename, tmp_path, fashion_voc, fashion_mnist, teachers)
+    logged, graded, with_params = run.train_one_step(losses)
+    for name in losses:
+        assert math.isfinite(logged[f'distill.loss_{name}']), (name, logged)
+    assert with_params <= graded, (with_params, graded)
+    assert math.isfinite(logged['loss'])

@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 
+from mmkd.models.losses import DISTLoss, RoIKDLoss
 from mmkd.registry import MODELS
 from mmkd.testing.offline import light_detector
 from conftest import REPO
@@ -27,9 +28,8 @@ def samples(n=2, size=96):
     return out
 
 
-@pytest.fixture
-def distiller(tmp_path):
-    cfg = Config.fromfile(CONFIG)
+def build_distiller(config, tmp_path):
+    cfg = Config.fromfile(config)
     small = dict(light_detector(), backbone=dict(depth=18, init_cfg=None),
                  neck=dict(in_channels=[64, 128, 256, 512]))
     teacher = dict(cfg.model.teacher, **small)
@@ -40,6 +40,11 @@ def distiller(tmp_path):
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmdet'):
         return MODELS.build(spec).train()
+
+
+@pytest.fixture
+def distiller(tmp_path):
+    return build_distiller(CONFIG, tmp_path)
 
 
 def test_teacher_logits_come_from_the_student_rois(distiller):
@@ -70,6 +75,28 @@ def test_teacher_logits_come_from_the_student_rois(distiller):
     losses['distill.loss_roi_kd'].backward()
     assert student.bbox_head.fc_cls.weight.grad is not None
     assert all(p.grad is None for p in teacher.parameters())
+
+
+def test_dist_scores_the_same_roi_logits(tmp_path):
+    """configs/dist/...roi_voc.py: DISTLoss on the teacher's logits for the student's RoIs."""
+    distiller = build_distiller(f'{REPO}/configs/dist/fasterrcnn_r101_r18_roi_voc.py', tmp_path)
+    recorded = {}
+    student = distiller.student.roi_head
+    student.bbox_roi_extractor.register_forward_pre_hook(
+        lambda m, args: recorded.update(rois=args[1]))
+    student.bbox_head.fc_cls.register_forward_hook(
+        lambda m, a, out: recorded.update(logits=out))
+    inputs = torch.rand(2, 3, 96, 96) * 255
+    losses = distiller(inputs, samples(), mode='loss')
+    teacher = distiller.teacher.model
+    with torch.no_grad():
+        head = teacher.roi_head
+        t_logits = head.bbox_head(head.bbox_roi_extractor(teacher.extract_feat(inputs)[:4],
+                                                          recorded['rois']))[0]
+    expected = DISTLoss()(recorded['logits'], t_logits)  # beta = gamma = tau = 1
+    assert losses['distill.loss_dist'].item() == pytest.approx(expected.item(), rel=1e-4)
+    with pytest.raises(TypeError, match='logit_loss must be a distillation loss that reads no'):
+        RoIKDLoss(logit_loss=dict(type='DKDLoss'))  # DKD reads gt_label
 
 
 def test_wrong_taps_and_teachers_are_named(distiller):

@@ -11,8 +11,8 @@ import pytest
 from mmengine.config import Config
 
 from conftest import REPO
-from mmkd.testing.offline import (detection_options, dotted, pipeline_at,
-                                  segmentation_options)
+from mmkd.testing.offline import (detection_options, detector_heads, dotted, light_detector,
+                                  pipeline_at, segmentation_options)
 from mmkd.testing.pipeline import changes_by_type
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='mmdet.Resize', scale=(1000, 600)),
@@ -44,6 +44,7 @@ def test_transforms_are_found_by_type():
 @pytest.mark.parametrize('config, options', [
     ('configs/lckd/fasterrcnn_r101_r18_voc.py', lambda cfg: detection_options(cfg, 'devkit')),
     ('configs/lckd/deeplabv3_r101_r18_voc.py', lambda cfg: segmentation_options(cfg, 'voc')),
+    ('configs/ld/gfl_r101_r18_fpn_voc.py', lambda cfg: detection_options(cfg, 'devkit')),
 ])
 def test_offline_overrides_change_the_named_transforms(config, options):
     cfg = Config.fromfile(osp.join(REPO, config))
@@ -56,6 +57,21 @@ def test_offline_overrides_change_the_named_transforms(config, options):
                    if (128, 128) in (t.get('scale'), t.get('crop_size'), t.get('size')) or
                    t.get('scale') == (256, 128)}
         assert changed in ({'Resize'}, {'RandomResize', 'RandomCrop', 'Pad'}), dataset.pipeline
+
+
+def test_offline_heads_get_the_fashion_classes_on_two_and_one_stage_detectors():
+    heads = {}
+    for pair in ('fasterrcnn', 'retinanet', 'gfl'):
+        cfg = Config.fromfile(osp.join(REPO, f'configs/_base_/distill/{pair}_r101_r18_voc.py'))
+        heads[pair] = detector_heads(cfg.model.teacher)
+        assert detector_heads(cfg.model.student) == heads[pair]
+        options, teacher = detection_options(cfg, 'devkit')
+        head = teacher['roi_head']['bbox_head'] if pair == 'fasterrcnn' else teacher['bbox_head']
+        assert head['num_classes'] == 10
+    assert heads['fasterrcnn'] == light_detector()
+    assert heads['retinanet'] == heads['gfl'] == dict(bbox_head=dict(num_classes=10))
+    with pytest.raises(ValueError, match='neither a roi_head nor a bbox_head'):
+        detector_heads(dict(type='MaskFormer', panoptic_head=dict(num_things_classes=80)))
 
 
 def test_a_missing_transform_names_the_config_and_the_type(tmp_path):

@@ -130,13 +130,28 @@ def light_detector() -> dict:
                 test_cfg=dict(rpn=dict(nms_pre=100, max_per_img=50)))
 
 
+def detector_heads(spec, light: bool = True) -> dict:
+    """Head overrides giving a detector entry the 10 Fashion classes: a two-stage detector's
+    RoI head (with :func:`light_detector`'s smaller settings unless ``light=False``), or a
+    one-stage detector's ``bbox_head`` (RetinaNet, GFL, ...)."""
+    model, _ = load_model_cfg(spec, 'model')
+    if 'roi_head' in model:
+        return light_detector() if light else dict(roi_head=dict(bbox_head=dict(num_classes=10)))
+    if 'num_classes' in (model.get('bbox_head', None) or {}):
+        return dict(bbox_head=dict(num_classes=10))
+    raise ValueError(f'cannot give the Fashion classes to a {model.get("type")} detector: it '
+                     f'has neither a roi_head nor a bbox_head with num_classes')
+
+
 def detection_options(cfg, devkit: str, size: int = 128, batch_size: int = 2,
                       light: bool = True) -> Tuple[dict, dict]:
-    """Overrides for mmdet's VOC07+12 Faster R-CNN configs (RepeatDataset of two VOCs).
+    """Overrides for mmdet's VOC07+12 detector configs (RepeatDataset of two VOCs): Faster
+    R-CNN and one-stage detectors alike (:func:`detector_heads`).
 
     ``light=False`` keeps the config's proposal and sampler settings (for timing).
     """
-    heads = light_detector() if light else dict(roi_head=dict(bbox_head=dict(num_classes=10)))
+    heads = detector_heads(cfg.model.teacher, light)
+    student_heads = detector_heads(cfg.model.student, light) if 'student' in cfg.model else {}
     voc = dict(data_root=devkit.rstrip('/') + '/', metainfo=fashion_det_metainfo())
     resize = {'Resize': dict(scale=(size, size))}
     train = 'train_dataloader.dataset.dataset.datasets'  # RepeatDataset of ConcatDataset
@@ -151,7 +166,7 @@ def detection_options(cfg, devkit: str, size: int = 128, batch_size: int = 2,
         **{f'{split}_dataloader': dict(loader, dataset=voc) for split, voc in test_voc.items()},
         # the per-class table with the Fashion class names
         **{f'{split}_evaluator': dict(type='mmkd.VOCMetric') for split in test_voc},
-        'model': dict(**student_entry(cfg, dict(heads, backbone=dict(init_cfg=None))),
+        'model': dict(**student_entry(cfg, dict(student_heads, backbone=dict(init_cfg=None))),
                       teacher=entry_with(cfg.model.teacher, heads)),
     }
     teacher = _spec_with(cfg.model.teacher, heads)

@@ -24,7 +24,9 @@ Each method trains with the settings of its config under configs/ (METHOD_CONFIG
 config for cls, the Faster R-CNN and DeepLabV3 configs for det and seg), moved onto the task's
 much narrower models (taps, connector and loss channels, OFD's BNs) and changed only where
 OVERRIDES says why. A method with no form for a task (DKD needs a label per sample: detection
-RoIs and pixels are not given one here) is left out of that task and shown as "n/a".
+RoIs and pixels are not given one here; MGD, FGD and FBKD have detection or segmentation
+configs only; LD and CrossKD need one-stage heads, which det's Faster R-CNN lacks) is left out
+of that task and shown as "n/a".
 """
 import argparse
 import copy
@@ -52,7 +54,7 @@ from mmkd.models.model_config import load_model_cfg  # noqa: E402
 from mmkd.registry import MODELS  # noqa: E402
 
 METHODS = ('KD', 'FitNet', 'AT', 'OFD', 'CWD', 'DKD', 'LONDON', 'L2RKD', 'IE-KD', 'ICD',
-           'ICD+KD')
+           'ICD+KD', 'MGD', 'FGD', 'FBKD', 'DIST')
 # Each task: its demo pair (configs/demo/<demo>_{teacher,student}.py), its models' input, metric
 # (scaled to %), students' warm-up, and the full and tiny budgets as (training images, test
 # images, teacher epochs, student epochs).
@@ -64,7 +66,13 @@ TASKS = {
     'seg': dict(demo='fashion_voc_seg', input=(3, 128, 128), metric='mIoU', scale=1.0,
                 label='mIoU (%)', warmup_iters=50, full=(400, 300, 36, 10), tiny=(8, 4, 1, 1)),
 }
+# The det task keeps the detection demo's settings from before the demo was sped up (64 sampled
+# RoIs, mmcv's RoIAlign), so that its runs stay comparable with the table's earlier ones.
+TASKS['det']['model'] = dict(
+    roi_head=dict(bbox_roi_extractor=dict(roi_layer=dict(use_torchvision=False))),
+    train_cfg=dict(rcnn=dict(sampler=dict(num=64))))
 for _spec in TASKS.values():
+    _spec.setdefault('model', {})
     _spec.update({role: f'configs/demo/{_spec["demo"]}_{role}.py'
                   for role in ('teacher', 'student')})
     _spec['budget'] = {size: dict(zip(('train', 'test', 'teacher_epochs', 'epochs'),
@@ -94,6 +102,14 @@ METHOD_CONFIGS = {
             'icd/deeplabv3_r101_r18_voc.py'),
     'ICD+KD': ('icd/cifar100_resnet32x4_resnet8x4_kd.py', 'icd/fasterrcnn_r101_r18_voc_kd.py',
                'icd/deeplabv3_r101_r18_voc_kd.py'),
+    # dense-prediction methods: MGD has no classification config; FGD (GT boxes) and FBKD
+    # are detection methods. LD and CrossKD need one-stage heads (GFL, RetinaNet), which the
+    # det task's Faster R-CNN pair does not have.
+    'MGD': (None, 'mgd/fasterrcnn_r101_r18_fpn_voc.py', 'mgd/deeplabv3_r101_r18_voc.py'),
+    'FGD': (None, 'fgd/fasterrcnn_r101_r18_fpn_voc.py', None),
+    'FBKD': (None, 'fbkd/fasterrcnn_r101_r18_fpn_voc.py', None),
+    'DIST': ('dist/resnet50_resnet18_cifar100.py', 'dist/fasterrcnn_r101_r18_roi_voc.py',
+             'dist/deeplabv3_r101_r18_voc.py'),
 }
 # Where the benchmark departs from a method's config, merged into its settings, and why.
 OVERRIDES = {
@@ -197,6 +213,14 @@ def _on_task(tap, src: list, dst: list):
     return dst[-1] + sep + where if src and name == src[-1] else tap
 
 
+def _one_width(width):
+    """The width of a tap, or of taps that all share one (FPN levels)."""
+    widths = set(width) if isinstance(width, list) else {width}
+    if len(widths) != 1:
+        raise ValueError(f'taps of different widths {width} where a loss takes one')
+    return widths.pop()
+
+
 def _adapt(entry: dict, models: TaskModels, src: list) -> dict:
     """One ``losses`` entry of a config with the task's taps, channels and BN names."""
     entry = copy.deepcopy(entry)
@@ -212,6 +236,8 @@ def _adapt(entry: dict, models: TaskModels, src: list) -> dict:
         entry['teacher_bn'] = [models.last_bn(t) for t in entry['teacher']]
     elif kind == 'ICDLoss':
         entry.update(in_channels_s=s_ch, in_channels_t=t_ch)
+    elif 'student_channels' in entry:  # MGD, FGD, FBKD: their own align convs per level
+        entry.update(student_channels=_one_width(s_ch), teacher_channels=_one_width(t_ch))
     elif kind == 'IEKDLoss':
         entry.pop('teacher_hidden_channels', None)  # the auto-encoder's default, as stage 1
         entry.update(in_channels=s_ch, teacher_channels=t_ch, **AUTOENCODER)
@@ -280,21 +306,27 @@ def run(cfg: Config, work_dir: str, name: str, epochs: int, seed: int, save: boo
     return runner.val() if cfg.get('val_dataloader') else {}
 
 
-def base_cfg(path: str, options: dict) -> Config:
+def base_cfg(path: str, options: dict, model: dict) -> Config:
+    """The config at ``path`` with ``options`` and the task's ``model`` settings."""
     cfg = Config.fromfile(osp.join(REPO, path))
     cfg.merge_from_dict(options)
+    cfg.model = Config._merge_a_into_b(copy.deepcopy(model), cfg.model)
     cfg.setdefault('runner_type', 'mmkd.Runner')
     return cfg
 
 
+def _teacher(spec: dict) -> dict:
+    return dict(copy.deepcopy(spec['model']), cfg_path=osp.join(REPO, spec['teacher']))
+
+
 def distill_cfg(spec: dict, setting: dict, options: dict, teacher_ckpt: str) -> Config:
-    cfg = base_cfg(spec['student'], options)
+    cfg = base_cfg(spec['student'], options, spec['model'])
     cfg.custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-    student = dict(cfg_path=osp.join(REPO, spec['student']))
+    student = dict(copy.deepcopy(spec['model']), cfg_path=osp.join(REPO, spec['student']))
     if setting['student_ce'] is not None:
         student['head'] = dict(loss=dict(loss_weight=setting['student_ce']))
     cfg.model = dict(type='mmkd.Distiller', student=student,
-                     teacher=osp.join(REPO, spec['teacher']), teacher_ckpt=teacher_ckpt,
+                     teacher=_teacher(spec), teacher_ckpt=teacher_ckpt,
                      losses=setting['losses'])
     if setting['step']:
         cfg.model.step = setting['step']
@@ -309,9 +341,9 @@ def autoencoder_cfg(task: str, options: dict, teacher_ckpt: str) -> Config:
     spec = TASKS[task]
     iekd = next(e for e in method_settings(task, 'IE-KD')['losses'].values()
                 if e['type'] == 'IEKDLoss')
-    cfg = base_cfg(spec['student'], options)
+    cfg = base_cfg(spec['student'], options, spec['model'])
     cfg.custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-    cfg.model = dict(type='mmkd.TeacherAutoEncoder', teacher=osp.join(REPO, spec['teacher']),
+    cfg.model = dict(type='mmkd.TeacherAutoEncoder', teacher=_teacher(spec),
                      teacher_ckpt=teacher_ckpt, tap=iekd['teacher'], recon='l1',
                      autoencoder=dict(in_channels=iekd['teacher_channels'], **AUTOENCODER))
     cfg.optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
@@ -385,7 +417,8 @@ def run_task(task: str, args) -> dict:
     def submit_students():
         for key, name, seed in [s for s in students if ready(s[1])]:
             students.remove((key, name, seed))
-            cfg = base_cfg(spec['student'], options) if name == 'student alone' else \
+            cfg = base_cfg(spec['student'], options, spec['model']) \
+                if name == 'student alone' else \
                 distill_cfg(spec, method_settings(task, name, ae_ckpt), options,
                             teacher_ckpt)
             submit(key, f'{name}, seed {seed}', cfg,
@@ -402,7 +435,8 @@ def run_task(task: str, args) -> dict:
 
     try:
         if need_teacher:
-            submit('teacher', 'the teacher', base_cfg(spec['teacher'], options), teacher_dir,
+            submit('teacher', 'the teacher', base_cfg(spec['teacher'], options, spec['model']),
+                   teacher_dir,
                    'teacher', budget['teacher_epochs'], 0, True)
         elif need_ae:
             submit_ae()

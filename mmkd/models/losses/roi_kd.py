@@ -1,7 +1,9 @@
 """Logit distillation on a two-stage detector's RoI head, on the student's own RoIs."""
-from typing import List
+import dataclasses
+from typing import List, Optional
 
 import torch
+from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
@@ -23,11 +25,24 @@ class RoIKDLoss(DistillLoss):
         teacher='neck'
 
     (the student's logits, the RoIs they came from, and the teacher's FPN levels).
+
+    ``logit_loss`` replaces Hinton's KL by another logit loss on the same ``(K, C)`` pair,
+    each RoI a sample, e.g. ``dict(type='DISTLoss')`` for DIST on the RoI logits; its own
+    ``loss_weight`` applies, then this one's (``tau`` is then unused).
     """
 
-    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0) -> None:
+    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0,
+                 logit_loss: Optional[dict] = None) -> None:
         super().__init__(loss_weight)
         self.tau = tau
+        self.logit_loss = None
+        if logit_loss is not None:
+            with DefaultScope.overwrite_default_scope('mmkd'):
+                self.logit_loss = MODELS.build(logit_loss)
+            if not isinstance(self.logit_loss, DistillLoss) or self.logit_loss.reads:
+                raise TypeError(f'RoIKDLoss: logit_loss must be a distillation loss that reads '
+                                f'no batch fields (the RoIs have no labels here); got '
+                                f'{type(self.logit_loss).__name__}')
 
     def setup(self, student: nn.Module, teacher: nn.Module) -> None:
         head = getattr(teacher, 'roi_head', None)
@@ -50,7 +65,10 @@ class RoIKDLoss(DistillLoss):
         if t_logits.shape != logits.shape:
             raise ValueError(f'RoIKDLoss: teacher RoI logits {tuple(t_logits.shape)} and '
                              f'student RoI logits {tuple(logits.shape)} differ (class counts?)')
-        return soft_kl(logits, t_logits.float(), self.tau)
+        if self.logit_loss is None:
+            return soft_kl(logits, t_logits.float(), self.tau)
+        return self.logit_loss(logits, t_logits.float(),
+                               dataclasses.replace(ctx, student_raw=None, connected=False))
 
 
 def teacher_roi_logits(head: nn.Module, feats: List[Tensor], rois: Tensor) -> Tensor:
