@@ -188,6 +188,23 @@ def test_ofd_masking_rule():
     assert loss_none(s2, t2).item() == pytest.approx(2 * 25.5, rel=1e-6)
 
 
+def test_ofd_gradient_matches_numpy():
+    """The fused partial L2's gradient: 2 (s - target) / B where the mask holds, else 0."""
+    loss = OFDLoss(teacher_bn='bn', loss_weight=0.5)
+    loss.setup(None, _Teacher([1.0, 0.5, 2.0], [0.0, 1.0, -1.0]))
+    generator = torch.Generator().manual_seed(0)
+    s = torch.randn(2, 3, 4, 5, generator=generator, requires_grad=True)
+    t = torch.randn(2, 3, 4, 5, generator=generator)
+    value = loss(s, t)
+    value.backward()
+    sn, tn = s.detach().numpy().astype(np.float64), t.numpy().astype(np.float64)
+    target = np.maximum(tn, loss.margin_0.numpy().astype(np.float64))
+    mask = (sn > target) | (target > 0)
+    assert value.item() == pytest.approx(0.5 * ((sn - target) ** 2 * mask).sum() / 2, rel=1e-5)
+    np.testing.assert_allclose(s.grad.numpy(), 0.5 * 2 * (sn - target) * mask / 2, rtol=1e-5,
+                               atol=1e-7)
+
+
 def test_ofd_multi_level_and_errors():
     teacher = _Teacher([0.5, 0.5], [3.0, 3.0])  # Phi(-6) < 0.001: margin -1.5
     loss = MODELS.build(dict(type='mmkd.OFDLoss', teacher_bn=['bn', 'bn2']))
