@@ -39,6 +39,22 @@ def test_overhead_reports_ratios_that_match_its_timings(tmp_path, needs_fashion)
     assert last[1] == f"(d+c)/a = {result['truncation_saving']:.3f}"
 
 
+def test_overhead_gpu_suite_lists_issue_sizes_and_needs_cuda(tmp_path):
+    sys.path.insert(0, osp.join(REPO, 'tools', 'benchmark'))
+    import overhead
+    import torch
+    sizes = {(osp.basename(e['config']), e['size'], e.get('batch_size', 2))
+             for e in overhead.SUITES['gpu']}
+    assert {('fasterrcnn_r101_r18_voc.py', 800, 2), ('fasterrcnn_r101_r18_voc.py', 1000, 2),
+            ('deeplabv3_r101_r18_voc.py', 512, 4), ('cifar100_wrn28_4_wrn16_2.py', 32, 64),
+            ('cifar100_wrn28_4_wrn16_2.py', 32, 128)} <= sizes
+    if not torch.cuda.is_available():
+        proc = run_tool(['tools/benchmark/overhead.py', '--suite', 'gpu', '--out-dir',
+                         str(tmp_path)], check=False)
+        assert proc.returncode != 0
+        assert 'torch sees none' in proc.stderr and '--suite cpu' in proc.stderr
+
+
 def test_teacher_cache_benchmark_gives_identical_losses(tmp_path, needs_fashion):
     proc = run_tool(['tools/benchmark/teacher_cache.py', '--epochs', '2', '--samples', '64',
                      '--batch-size', '16', '--out-dir', str(tmp_path / 'cache')])

@@ -2,6 +2,7 @@
 
     python tools/benchmark/overhead.py CONFIG [--size 320] [--iters 20] [--out FILE.json]
     python tools/benchmark/overhead.py --suite cpu --out-dir work_dirs/benchmark
+    python tools/benchmark/overhead.py --suite gpu --teacher-autocast bf16   # on a CUDA GPU
 
 In one process, on the same batches, after warm-up, interleaved iteration by iteration:
   (a) the distiller's train step          (b) the teacher's truncated forward (its taps)
@@ -36,6 +37,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 
 from mmkd.engine import Runner  # noqa: E402  (safe checkpoint loading, dataset checks)
+from mmkd.models.teachers import one_teacher_only  # noqa: E402
 from mmkd.testing import make_fashion_voc, unpack_fashion_mnist  # noqa: E402
 from mmkd.testing.offline import (classification_options, detection_options,  # noqa: E402
                                   dotted, save_random_weights, segmentation_options,
@@ -56,11 +58,28 @@ CPU_SUITE = [
          autocast=True),
 ]
 
+# The sizes of the GPU measurements in issue #16, plus Faster R-CNN at 1000 px.
+GPU_SUITE = [
+    dict(config='configs/lckd/fasterrcnn_r101_r18_voc.py', size=800, autocast=True),
+    dict(config='configs/lckd/fasterrcnn_r101_r18_voc.py', size=1000, autocast=True),
+    dict(config='configs/cwd/fasterrcnn_r101_r18_fpn_voc.py', size=800),
+    dict(config='configs/lckd/deeplabv3_r101_r18_voc.py', size=512, batch_size=4,
+         autocast=True),
+    dict(config='configs/lckd/cifar100_wrn28_4_wrn16_2.py', size=32, batch_size=64,
+         autocast=True),
+    dict(config='configs/lckd/cifar100_wrn28_4_wrn16_2.py', size=32, batch_size=128,
+         autocast=True),
+    dict(config='configs/icd/cifar100_wrn28_4_wrn16_2.py', size=32, batch_size=64,
+         autocast=True),
+]
+SUITES = dict(cpu=CPU_SUITE, gpu=GPU_SUITE)
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', nargs='?', help='distillation config')
-    parser.add_argument('--suite', choices=['cpu'], help='run the listed configs instead')
+    parser.add_argument('--suite', choices=sorted(SUITES),
+                        help='run the listed configs instead (gpu: needs CUDA)')
     parser.add_argument('--size', type=int, default=320, help='image size (offline data)')
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--iters', type=int, default=20, help='timed iterations (>= 20)')
@@ -315,6 +334,7 @@ def run_config(config, args, size, batch_size, options=None, autocast=None):
     cfg = Config.fromfile(config)
     if options:
         cfg.merge_from_dict(options)
+    one_teacher_only(cfg.model, 'tools/benchmark/overhead.py (it times the teacher)')
     name = osp.splitext(osp.basename(config))[0]
     data_dir = osp.join(args.out_dir, 'data')
     os.makedirs(data_dir, exist_ok=True)
@@ -413,9 +433,12 @@ def main():
     if args.iters < 20:
         print(f'note: {args.iters} timed iterations; the published figures use >= 20')
     os.makedirs(args.out_dir, exist_ok=True)
+    if args.suite == 'gpu' and not torch.cuda.is_available():
+        raise SystemExit('--suite gpu times the configs on a CUDA device, and torch sees none '
+                         '(torch.cuda.is_available() is False); use --suite cpu here')
     if args.suite:
         results = []
-        for entry in CPU_SUITE:
+        for entry in SUITES[args.suite]:
             try:
                 result = run_config(osp.join(REPO, entry['config']), args, entry['size'],
                                     entry.get('batch_size', args.batch_size),
@@ -426,7 +449,7 @@ def main():
                 continue
             print(report(result), flush=True)
             results.append(result)
-        out = args.out or osp.join(args.out_dir, 'overhead_cpu.json')
+        out = args.out or osp.join(args.out_dir, f'overhead_{args.suite}.json')
         with open(out, 'w') as f:
             json.dump(results, f, indent=1)
         print(f'wrote {out}')
@@ -436,7 +459,7 @@ def main():
                   f"(d+c)/a = {r['truncation_saving']:.3f}")
         return
     if not args.config:
-        raise SystemExit('give a CONFIG or --suite cpu')
+        raise SystemExit('give a CONFIG or --suite cpu|gpu')
     result = run_config(args.config, args, args.size, args.batch_size, args.cfg_options,
                         args.teacher_autocast)
     out = args.out or osp.join(args.out_dir, 'overhead_' + osp.splitext(
