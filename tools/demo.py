@@ -3,8 +3,8 @@
     python tools/demo.py [--task det|cls] [--work-dir WORK_DIR]
 
 ``det`` (the default, ``make demo``): composes the Fashion-MNIST VOC detection set (400
-training, 300 test images), trains a Faster R-CNN teacher (18 epochs), then a 2x narrower
-student alone and the same student distilled with LONDON (OFD + the Lipschitz term), 8
+training, 300 test images), trains a Faster R-CNN teacher (24 epochs), then a 2x narrower
+student alone and the same student distilled with LONDON (OFD + the Lipschitz term), 10
 epochs each, side by side (each on half the threads: small CPU models use two threads
 poorly), and compares their mAP. ``cls``: trains a teacher and a 16x smaller
 student alone on Fashion-MNIST, distils the student with Hinton KD, and compares their

@@ -8,7 +8,7 @@ model = dict(
     _delete_=True, type='mmkd.Distiller',
     student='{{fileDirname}}/fashion_voc_student.py',
     teacher='{{fileDirname}}/fashion_voc_teacher.py',
-    teacher_ckpt='work_dirs/demo/teacher/epoch_18.pth',
+    teacher_ckpt='work_dirs/demo/teacher/epoch_24.pth',
     losses=dict(
         ofd=dict(type='OFDLoss', student=taps, teacher=taps, loss_weight=1e-5,
                  teacher_bn=[f'backbone.layer{i}.1.bn2' for i in (1, 2, 3, 4)],

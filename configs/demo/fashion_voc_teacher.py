@@ -1,6 +1,6 @@
 # Demo detection teacher: Faster R-CNN with a ResNet-18 of 32 base channels (32-256) and a
 # 64-channel FPN, on the Fashion-MNIST-composed VOC set (real pixels), CPU-sized:
-# 400 training images (tools/demo.py composes them), 18 epochs (900 iterations). 32 sampled
+# 400 training images (tools/demo.py composes them), 24 epochs (1200 iterations). 32 sampled
 # RoIs per image (at most 4 objects) and torchvision's RoIAlign kernel: on CPU the RoI
 # features' forward and backward were half of each step.
 _base_ = ['mmdet::_base_/models/faster-rcnn_r50_fpn.py',
@@ -21,7 +21,7 @@ model = dict(
                    rcnn=dict(sampler=dict(num=32))),
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100), rcnn=dict(max_per_img=30)))
 train_dataloader = dict(batch_size=8)
-epochs = 18
+epochs = 24
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs, val_interval=epochs)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
