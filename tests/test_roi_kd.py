@@ -47,39 +47,9 @@ def distiller(tmp_path):
     return build_distiller(CONFIG, tmp_path)
 
 
-def test_teacher_logits_come_from_the_student_rois(distiller):
-    recorded = {}
-    student = distiller.student.roi_head
-    student.bbox_roi_extractor.register_forward_pre_hook(
-        lambda m, args: recorded.update(rois=args[1]))
-    student.bbox_head.fc_cls.register_forward_hook(
-        lambda m, a, out: recorded.update(logits=out))
-    ran = []
-    distiller.teacher.model.rpn_head.register_forward_hook(lambda *a: ran.append('rpn'))
-    inputs = torch.rand(2, 3, 96, 96) * 255
-    losses = distiller(inputs, samples(), mode='loss')
-    assert ran == []  # the teacher stops at its neck: no RPN, assigner or sampler
-
-    teacher = distiller.teacher.model
-    with torch.no_grad():
-        feats = teacher.extract_feat(inputs)
-        head = teacher.roi_head
-        t_logits = head.bbox_head(head.bbox_roi_extractor(feats[:4], recorded['rois']))[0]
-    rois = recorded['rois']
-    assert rois.shape[1] == 5 and t_logits.shape == recorded['logits'].shape == (len(rois), 11)
-    assert set(rois[:, 0].tolist()) == {0.0, 1.0}  # RoIs of both images
-    p_t = F.softmax(t_logits, dim=1)
-    log_p_s = F.log_softmax(recorded['logits'], dim=1)
-    expected = (p_t * (p_t.log() - log_p_s)).sum() / rois.shape[0]  # tau = 1
-    assert losses['distill.loss_roi_kd'].item() == pytest.approx(expected.item(), rel=1e-4)
-    losses['distill.loss_roi_kd'].backward()
-    assert student.bbox_head.fc_cls.weight.grad is not None
-    assert all(p.grad is None for p in teacher.parameters())
-
-
-def test_dist_scores_the_same_roi_logits(tmp_path):
-    """configs/dist/...roi_voc.py: DISTLoss on the teacher's logits for the student's RoIs."""
-    distiller = build_distiller(f'{REPO}/configs/dist/fasterrcnn_r101_r18_roi_voc.py', tmp_path)
+def loss_on_student_rois(distiller):
+    """One loss step; returns the losses, the student's RoIs and RoI logits, and the
+    teacher's logits for those RoIs computed here independently."""
     recorded = {}
     student = distiller.student.roi_head
     student.bbox_roi_extractor.register_forward_pre_hook(
@@ -93,7 +63,31 @@ def test_dist_scores_the_same_roi_logits(tmp_path):
         head = teacher.roi_head
         t_logits = head.bbox_head(head.bbox_roi_extractor(teacher.extract_feat(inputs)[:4],
                                                           recorded['rois']))[0]
-    expected = DISTLoss()(recorded['logits'], t_logits)  # beta = gamma = tau = 1
+    return losses, recorded['rois'], recorded['logits'], t_logits
+
+
+def test_teacher_logits_come_from_the_student_rois(distiller):
+    ran = []
+    distiller.teacher.model.rpn_head.register_forward_hook(lambda *a: ran.append('rpn'))
+    losses, rois, logits, t_logits = loss_on_student_rois(distiller)
+    assert ran == []  # the teacher stops at its neck: no RPN, assigner or sampler
+    student, teacher = distiller.student.roi_head, distiller.teacher.model
+    assert rois.shape[1] == 5 and t_logits.shape == logits.shape == (len(rois), 11)
+    assert set(rois[:, 0].tolist()) == {0.0, 1.0}  # RoIs of both images
+    p_t = F.softmax(t_logits, dim=1)
+    log_p_s = F.log_softmax(logits, dim=1)
+    expected = (p_t * (p_t.log() - log_p_s)).sum() / rois.shape[0]  # tau = 1
+    assert losses['distill.loss_roi_kd'].item() == pytest.approx(expected.item(), rel=1e-4)
+    losses['distill.loss_roi_kd'].backward()
+    assert student.bbox_head.fc_cls.weight.grad is not None
+    assert all(p.grad is None for p in teacher.parameters())
+
+
+def test_dist_scores_the_same_roi_logits(tmp_path):
+    """configs/dist/...roi_voc.py: DISTLoss on the teacher's logits for the student's RoIs."""
+    distiller = build_distiller(f'{REPO}/configs/dist/fasterrcnn_r101_r18_roi_voc.py', tmp_path)
+    losses, _, logits, t_logits = loss_on_student_rois(distiller)
+    expected = DISTLoss()(logits, t_logits)  # beta = gamma = tau = 1
     assert losses['distill.loss_dist'].item() == pytest.approx(expected.item(), rel=1e-4)
     with pytest.raises(TypeError, match='logit_loss must be a distillation loss that reads no'):
         RoIKDLoss(logit_loss=dict(type='DKDLoss'))  # DKD reads gt_label
