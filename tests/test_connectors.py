@@ -60,3 +60,35 @@ def test_convbn_learns_fitnet_target():
                 p -= 0.3 * p.grad
     final = loss_fn(conn(x), target).item()
     assert final < 0.2 * first
+
+
+def test_convbn_recompute_matches_plain_and_updates_stats_once():
+    """With ``recompute`` (the default) the output, the gradients and BN's running statistics
+    equal those of a plain conv + BN computed here; the backward keeps no conv/BN output."""
+    torch.manual_seed(0)
+    conn = ConvBNConnector(4, 6)
+    conv, bn = torch.nn.Conv2d(4, 6, 1, bias=False), torch.nn.BatchNorm2d(6)
+    conv.weight.data.copy_(conn.conv.weight)
+    x = torch.randn(8, 4, 5, 5, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_()
+    weights = torch.randn(8, 6, 5, 5)
+    for _ in range(2):
+        out, ref = conn(x), bn(conv(x_ref))
+        assert torch.allclose(out, ref, atol=1e-6)
+        (out * weights).sum().backward()
+        (ref * weights).sum().backward()
+    for mine, plain in ((x, x_ref), (conn.conv.weight, conv.weight), (conn.bn.weight, bn.weight),
+                        (conn.bn.bias, bn.bias)):
+        assert torch.allclose(mine.grad, plain.grad, atol=1e-5)
+    assert torch.allclose(conn.bn.running_mean, bn.running_mean, atol=1e-6)
+    assert torch.allclose(conn.bn.running_var, bn.running_var, atol=1e-6)
+    assert conn.bn.num_batches_tracked.item() == 2  # once per forward, not again in backward
+
+    def saved_elements(module):
+        sizes = []
+        with torch.autograd.graph.saved_tensors_hooks(
+                lambda t: sizes.append(t.numel()) or t, lambda t: t):
+            module(x)
+        return sum(sizes)
+    plain = ConvBNConnector(4, 6, recompute=False)
+    assert saved_elements(conn) <= x.numel() < saved_elements(plain) - 8 * 6 * 5 * 5

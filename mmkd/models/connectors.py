@@ -1,7 +1,10 @@
 """Trainable adapters from the student's feature space to the teacher's."""
+from contextlib import contextmanager, nullcontext
 from typing import List, Optional
 
+import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 from torch import Tensor, nn
 
 from mmkd.registry import MODELS
@@ -22,18 +25,46 @@ class ConvBNConnector(Connector):
     The FitNets regressor (Romero et al., ICLR 2015) in the conv+BN form used by OFD
     (Heo et al., ICCV 2019); the conv is He-initialised (fan-out), BN starts at
     weight 1, bias 0.
+
+    Args:
+        recompute: in training, keep only the input for the backward pass and compute the
+            conv and BN outputs again there (two teacher-width feature maps less memory per
+            level, one more 1x1 conv forward). The recomputation normalises with the same
+            batch statistics and does not update BN's running statistics a second time.
     """
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, recompute: bool = True) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
         self.bn = nn.BatchNorm2d(out_channels)
         nn.init.kaiming_normal_(self.conv.weight, mode='fan_out', nonlinearity='relu')
         nn.init.ones_(self.bn.weight)
         nn.init.zeros_(self.bn.bias)
+        self.recompute = recompute
+        self._recomputing = False
 
     def forward(self, x: Tensor, target: Optional[Tensor] = None) -> Tensor:
-        return self.bn(self.conv(x))
+        if self.recompute and self.training and torch.is_grad_enabled():
+            return checkpoint(self._conv_bn, x, use_reentrant=False,
+                              context_fn=lambda: (nullcontext(), self._in_recomputation()))
+        return self._conv_bn(x)
+
+    @contextmanager
+    def _in_recomputation(self):
+        self._recomputing = True
+        try:
+            yield
+        finally:
+            self._recomputing = False
+
+    def _conv_bn(self, x: Tensor) -> Tensor:
+        y = self.conv(x)
+        bn = self.bn
+        if self._recomputing and bn.track_running_stats:
+            # the same batch statistics; the update goes to copies of the running statistics
+            return F.batch_norm(y, bn.running_mean.clone(), bn.running_var.clone(), bn.weight,
+                                bn.bias, True, 0.0, bn.eps)
+        return bn(y)
 
 
 @MODELS.register_module()
