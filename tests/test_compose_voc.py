@@ -174,3 +174,27 @@ def test_mmseg_datasets(voc: str) -> None:
         assert voc_dataset.get_data_info(i)['seg_map_path'] == info['seg_map_path']
         gt = LoadAnnotations()(info)['gt_seg_map']
         assert (gt == np.asarray(Image.open(info['seg_map_path']))).all()
+
+
+def test_scale_sets_the_garment_sizes(voc, tmp_path) -> None:
+    """``scale`` bounds each drawn item's side (28 * scale pixels; its visible box is at most
+    that); datasets written with the default keep their manifests (no ``scale`` entry)."""
+    big = make_fashion_voc(str(tmp_path / 'big'), num_train=NUM_TRAIN, num_test=NUM_TEST,
+                           img_size=128, max_objects=3, scale=(2.0, 4.0))
+    small = make_fashion_voc(str(tmp_path / 'small'), num_train=NUM_TRAIN, num_test=NUM_TEST,
+                             img_size=128, max_objects=3, scale=(1.0, 1.5))
+    assert big['params']['scale'] == [2.0, 4.0] and 'scale' not in _make(str(tmp_path))['params']
+    sides = {name: [max(x1 - x0, y1 - y0) + 1 for img_id in _ids(d['root'], 'Main/trainval')
+                    for _, (x0, y0, x1, y1) in _objects128(d['root'], img_id)]
+             for name, d in (('big', big), ('small', small))}
+    assert max(sides['small']) <= 42 and max(sides['big']) <= 112
+    assert np.mean(sides['big']) > 2 * np.mean(sides['small'])
+    with pytest.raises(ValueError, match=r'scale=\(3.0, 2.0\)'):
+        make_fashion_voc(str(tmp_path / 'bad'), scale=(3.0, 2.0))
+
+
+def _objects128(voc: str, img_id: str) -> List[Tuple[str, List[int]]]:
+    root = ET.parse(osp.join(voc, 'Annotations', f'{img_id}.xml')).getroot()
+    return [(obj.find('name').text, [int(obj.find(f'bndbox/{k}').text)
+                                     for k in ('xmin', 'ymin', 'xmax', 'ymax')])
+            for obj in root.iter('object')]

@@ -64,7 +64,8 @@ def _max_iou(box: Box, boxes: List[Box]) -> float:
 
 
 def _compose(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray, size: int,
-             max_objects: int) -> Tuple[np.ndarray, np.ndarray, List[Tuple[int, Box]]]:
+             max_objects: int, scale: Tuple[float, float] = (1.0, 2.5)
+             ) -> Tuple[np.ndarray, np.ndarray, List[Tuple[int, Box]]]:
     """Draw one image; return ``(rgb (H, W, 3), seg (H, W), [(label, box), ...])``."""
     canvas = np.empty((size, size, 3), np.uint8)
     canvas[:] = rng.integers(0, 60, 3)
@@ -76,10 +77,10 @@ def _compose(rng: np.random.Generator, images: np.ndarray, labels: np.ndarray, s
     full: List[int] = []  # silhouette pixels of each placed item
     visible: List[int] = []  # the part of them not hidden by later items
     item_labels: List[int] = []
-    max_scale = min(2.5, size / 28)
+    min_scale, max_scale = scale[0], min(scale[1], size / 28)
     for _ in range(rng.integers(1, max_objects + 1)):
         k = rng.integers(len(images))
-        side = int(28 * rng.uniform(1.0, max_scale))
+        side = int(28 * rng.uniform(min(min_scale, max_scale), max_scale))
         item = np.asarray(Image.fromarray(images[k]).resize((side, side), Image.BILINEAR))
         sil = item > SILHOUETTE_THRESHOLD
         rows, cols = sil.any(1).nonzero()[0], sil.any(0).nonzero()[0]
@@ -131,13 +132,14 @@ def _annotation_xml(img_id: str, size: int, objects: List[Tuple[int, Box]]) -> s
 
 
 def _write_split(voc: str, split: str, num: int, images: np.ndarray, labels: np.ndarray,
-                 rng: np.random.Generator, size: int, max_objects: int) -> Tuple[List[str], int]:
+                 rng: np.random.Generator, size: int, max_objects: int,
+                 scale: Tuple[float, float]) -> Tuple[List[str], int]:
     """Compose and write ``num`` images; return their ids and the number of objects."""
     palette = [c for rgb in FASHION_PALETTE for c in rgb]
     ids, num_objects = [], 0
     for i in range(num):
         img_id = f'{split}_{i:06d}'
-        rgb, seg, objects = _compose(rng, images, labels, size, max_objects)
+        rgb, seg, objects = _compose(rng, images, labels, size, max_objects, scale)
         Image.fromarray(rgb).save(osp.join(voc, 'JPEGImages', f'{img_id}.jpg'),
                                   quality=JPEG_QUALITY)
         png = Image.fromarray(seg)
@@ -157,13 +159,15 @@ def make_fashion_voc(out_dir: str,
                      max_objects: int = 4,
                      seed: int = 0,
                      split_source: Optional[Mapping[str, str]] = None,
-                     fashion_root: str = FASHION_ROOT) -> Dict:
+                     fashion_root: str = FASHION_ROOT,
+                     scale: Tuple[float, float] = (1.0, 2.5)) -> Dict:
     """Write (or keep, if its manifest matches) a Fashion-MNIST VOC dataset in ``out_dir``.
 
     Args:
         split_source: the Fashion-MNIST split ('train' or 't10k') that feeds each of our
             splits 'train' and 'test'; default ``{'train': 'train', 'test': 't10k'}``.
         fashion_root: folder of the Fashion-MNIST ``*.gz`` files.
+        scale: an item's side is ``28 * uniform(*scale)`` pixels (at most the image).
 
     Returns:
         The manifest (parameters, ``num_objects`` per split) plus ``root`` (the VOC2007
@@ -171,9 +175,13 @@ def make_fashion_voc(out_dir: str,
     """
     if img_size < 28 or max_objects < 1 or num_train < 1 or num_test < 1:
         raise ValueError('need img_size >= 28 and max_objects, num_train, num_test >= 1')
+    if not 1.0 <= scale[0] <= scale[1]:
+        raise ValueError(f'need 1 <= scale[0] <= scale[1], got scale={scale}')
     source = dict(DEFAULT_SPLIT_SOURCE, **(split_source or {}))
     params = dict(format=FORMAT_VERSION, seed=seed, num_train=num_train, num_test=num_test,
                   img_size=img_size, max_objects=max_objects, split_source=source)
+    if tuple(scale) != (1.0, 2.5):  # datasets written before the option keep their manifests
+        params['scale'] = list(scale)
     voc = osp.join(out_dir, 'VOC2007')
     manifest_file = osp.join(voc, 'mmkd_dataset.json')
     if osp.isfile(manifest_file):
@@ -192,7 +200,7 @@ def make_fashion_voc(out_dir: str,
         images, labels = load_fashion_mnist(fashion_root, source[split])
         rng = np.random.default_rng([seed, index])
         ids[split], num_objects[split] = _write_split(voc, split, num, images, labels, rng,
-                                                      img_size, max_objects)
+                                                      img_size, max_objects, scale)
     for name, split in (('Main/trainval', 'train'), ('Main/test', 'test'),
                         ('Segmentation/train', 'train'), ('Segmentation/val', 'test')):
         with open(osp.join(voc, 'ImageSets', f'{name}.txt'), 'w') as f:
