@@ -205,7 +205,9 @@ def segmentation_options(cfg, voc_root: str, size: int = 128, batch_size: int = 
 def classification_options(cfg, mnist_root: str, batch_size: int = 8,
                            indices=None) -> Tuple[dict, dict]:
     """Overrides for the CIFAR-100 configs: Fashion-MNIST (one channel, 10 classes; the
-    CIFAR pipeline's 32-pixel crop pads the 28-pixel items)."""
+    CIFAR pipeline's 32-pixel crop pads the 28-pixel items). Evaluation reads the 10k test
+    images: mmpretrain 1.2's (Fashion-)MNIST chooses its files by ``test_mode``, not
+    ``split``."""
     data = dict(type='FashionMNIST', data_root=mnist_root.rstrip('/') + '/')
     if indices is not None:
         data['indices'] = indices
@@ -214,8 +216,8 @@ def classification_options(cfg, mnist_root: str, batch_size: int = 8,
         'data_preprocessor': dict(num_classes=10, mean=[72.94], std=[90.02]),
         'train_dataloader': dict(batch_size=batch_size, num_workers=0,
                                  persistent_workers=False, dataset=dict(data, split='train')),
-        **{f'{split}_dataloader': dict(num_workers=0, persistent_workers=False,
-                                       dataset=dict(data, split='test'))
+        **{f'{split}_dataloader': dict(num_workers=0, persistent_workers=False,  # test_mode:
+                                       dataset=dict(data, split='test', test_mode=True))
            for split in _evaluated(cfg)},
         'model': dict(**student_entry(cfg, one_channel),
                       teacher=entry_with(cfg.model.teacher, one_channel)),

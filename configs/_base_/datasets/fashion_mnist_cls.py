@@ -10,9 +10,12 @@ train_dataloader = dict(
     batch_size=128, num_workers=0,
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True))
+# mmpretrain 1.2's (Fashion-)MNIST picks its files by test_mode, not by split: without
+# test_mode=True, split='test' reads the 60k training images.
 val_dataloader = dict(
     batch_size=256, num_workers=0,
-    dataset=dict(type=dataset_type, data_root=data_root, split='test', pipeline=test_pipeline),
+    dataset=dict(type=dataset_type, data_root=data_root, split='test', test_mode=True,
+                 pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
