@@ -78,7 +78,7 @@ def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, nee
     for method in methods:
         row = next(line for line in table.splitlines() if line.startswith(f'| {method} |'))
         change = results[f'{method}/seed0'] - results['student alone/seed0']
-        assert f'({change:+.2f})' in row, row
+        assert f'| 1 | {change:+.2f} |  | one seed |' in row, row
     assert (out / 'accuracy.png').stat().st_size > 1000
     # a second call finds every run done and only rewrites the report; the teacher is not
     # retrained for it, even where its checkpoint is gone (results kept from another machine)
@@ -86,7 +86,7 @@ def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, nee
     again = run_tool(['tools/benchmark/accuracy.py', '--task', 'cls', '--budget', 'tiny',
                       '--seeds', '0', '--out-dir', str(out)])
     assert ' started' not in again.stdout, again.stdout
-    assert f'({change:+.2f})' in again.stdout  # the last method's row, as before
+    assert f'| {change:+.2f} |' in again.stdout  # the last method's row, as before
     (out / 'accuracy.md').unlink()
     run_tool(['tools/benchmark/accuracy.py', '--report-only', '--seeds', '0', '--out-dir',
               str(out)])
@@ -107,9 +107,12 @@ def test_accuracy_benchmark_detection_and_segmentation_tasks(tmp_path, needs_fas
         assert set(results) == {'teacher', 'student alone/seed0', 'KD/seed0', 'LONDON/seed0',
                                 'IE-KD/seed0'}, task
         assert all(0 <= v <= 100 for v in results.values())
-    table = (out / 'accuracy.md').read_text().splitlines()
-    assert table[0] == '| method | det: mAP@0.5 (%) | seg: mIoU (%) |'
-    assert next(line for line in table if line.startswith('| DKD |')) == '| DKD | n/a | n/a |'
+    table = (out / 'accuracy.md').read_text()
+    det, seg = table.split('### det\n')[1].split('### seg\n')
+    assert det.splitlines()[1].startswith('| method | mAP@0.5 (%) |'), det
+    assert seg.splitlines()[1].startswith('| method | mIoU (%) |'), seg
+    for part in (det, seg):
+        assert '| DKD | n/a | | | | |' in part.splitlines()
 
 
 @pytest.mark.parametrize('task', ['det', 'seg'])
@@ -149,3 +152,65 @@ def test_demo_runs_teacher_student_and_distillation(tmp_path, needs_fashion):
     assert '| student + LONDON |' in proc.stdout
     assert (work / 'results.png').stat().st_size > 1000
     assert (work / 'student_LONDON' / 'epoch_1_student.pth').is_file()
+
+
+def _accuracy_module():
+    sys.path.insert(0, osp.join(REPO, 'tools', 'benchmark'))
+    import accuracy
+    return accuracy
+
+
+def test_accuracy_paired_intervals_against_a_hand_computation():
+    """Paired differences on the same seeds only; 95 % interval mean +- t(0.975, n-1) s/sqrt(n)
+    with t(0.975, 2) = 4.302653 (tables); the verdict follows the interval."""
+    paired = _accuracy_module().paired
+    alone = {0: 50.0, 1: 52.0, 2: 51.0, 3: 49.0}
+    wide = paired({0: 51.0, 1: 54.0, 2: 54.0}, alone)  # differences 1, 2, 3: s = 1
+    half = 4.302653 * 1.0 / 3 ** 0.5
+    assert wide['n'] == 3 and wide['mean'] == pytest.approx(2.0)
+    assert (wide['low'], wide['high']) == pytest.approx((2.0 - half, 2.0 + half), abs=1e-5)
+    assert wide['verdict'] == 'no clear change'
+    tight = paired({0: 51.0, 1: 53.2, 2: 52.4, 7: 90.0}, alone)  # 1.0, 1.2, 1.4; seed 7 unpaired
+    half = 4.302653 * 0.2 / 3 ** 0.5
+    assert tight['n'] == 3 and tight['low'] == pytest.approx(1.2 - half, abs=1e-5)
+    assert tight['verdict'] == 'gain'
+    loss = paired({0: 49.0, 1: 50.8, 2: 49.6}, alone)
+    assert loss['verdict'] == 'loss' and loss['high'] == pytest.approx(-1.2 + half, abs=1e-5)
+    assert paired({0: 55.0}, alone) == dict(mean=5.0, low=None, high=None, n=1,
+                                            verdict='one seed')
+    assert paired({5: 55.0}, alone) == {}
+
+
+def test_accuracy_merge_adds_further_seeds_and_refuses_conflicts(tmp_path):
+    accuracy = _accuracy_module()
+    here, there = tmp_path / 'here', tmp_path / 'there'
+    for root, values in ((here, {'teacher': 60.0, 'student alone/seed0': 50.0, 'KD/seed0': 51.0}),
+                         (there, {'teacher': 60.0, 'student alone/seed3': 48.0,
+                                  'KD/seed3': 50.5, 'KD/seed0': 51.0})):
+        (root / 'det').mkdir(parents=True)
+        (root / 'det' / 'results.json').write_text(json.dumps(values))
+    run_tool(['tools/benchmark/accuracy.py', '--report-only', '--seeds', '0', '3',
+              '--methods', 'KD', '--out-dir', str(here), '--merge', str(there)])
+    merged = json.loads((here / 'det' / 'results.json').read_text())
+    assert merged['KD/seed3'] == 50.5 and len(merged) == 5
+    row = next(line for line in (here / 'accuracy.md').read_text().splitlines()
+               if line.startswith('| KD |'))
+    assert row.startswith('| KD | 50.75 ± 0.35 | 2 | +1.75 |'), row
+    results = dict(merged, teacher=61.0)
+    with pytest.raises(SystemExit, match=r'there/det/results.json was distilled from another '
+                       r'det teacher \(60.00, against 61.00 here\)'):
+        accuracy.merge('det', results, str(there))
+    results = dict(merged, **{'KD/seed3': 49.0})
+    with pytest.raises(SystemExit, match=r"has 'KD/seed3' = 50.5000, but the results here "
+                       r'have 49.0000'):
+        accuracy.merge('det', results, str(there))
+
+
+def test_accuracy_device_cuda_refused_without_a_gpu(tmp_path):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU')
+    proc = run_tool(['tools/benchmark/accuracy.py', '--device', 'cuda', '--task', 'cls',
+                     '--out-dir', str(tmp_path)], check=False)
+    assert proc.returncode == 2 and '--device cuda: torch sees no CUDA device' in proc.stderr
+    assert not list(tmp_path.iterdir())  # nothing trained or written
