@@ -196,6 +196,9 @@ def test_accuracy_merge_adds_further_seeds_and_refuses_conflicts(tmp_path):
     row = next(line for line in (here / 'accuracy.md').read_text().splitlines()
                if line.startswith('| KD |'))
     assert row.startswith('| KD | 50.75 ± 0.35 | 2 | +1.75 |'), row
+    wrong = run_tool(['tools/benchmark/accuracy.py', '--report-only', '--out-dir', str(here),
+                      '--merge', str(tmp_path / 'nowhere')], check=False)
+    assert wrong.returncode == 2 and f'--merge: {tmp_path / "nowhere"} holds no' in wrong.stderr
     results = dict(merged, teacher=61.0)
     with pytest.raises(SystemExit, match=r'there/det/results.json was distilled from another '
                        r'det teacher \(60.00, against 61.00 here\)'):

@@ -681,6 +681,10 @@ def main():
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: torch sees no CUDA device here')
     args.budget = args.budget or ('gpu' if args.device == 'cuda' else 'full')
+    for other in args.merge:
+        if not any(osp.isfile(osp.join(other, t, 'results.json')) for t in TASKS):
+            parser.error(f'--merge: {other} holds no <task>/results.json '
+                         f'(tasks: {", ".join(TASKS)})')
     args.out_dir = args.out_dir or 'work_dirs/accuracy' + \
         ('' if args.budget == 'full' else f'_{args.budget}')
     tasks = [] if args.report_only else list(TASKS) if args.task == 'all' else [args.task]
