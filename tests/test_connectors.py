@@ -92,3 +92,23 @@ def test_convbn_recompute_matches_plain_and_updates_stats_once():
         return sum(sizes)
     plain = ConvBNConnector(4, 6, recompute=False)
     assert saved_elements(conn) <= x.numel() < saved_elements(plain) - 8 * 6 * 5 * 5
+
+
+def test_convbn_with_another_norm_keeps_its_outputs():
+    """A BN replaced by another class (mmengine's sync_bn conversion puts a SyncBatchNorm
+    there, whose statistics come from every rank) is not recomputed: it runs as built."""
+    class OtherBN(torch.nn.BatchNorm2d):
+        pass
+
+    x = torch.randn(2, 4, 3, 3, requires_grad=True)
+    saved = {}
+    for name, bn in (('plain', None), ('other', OtherBN(6))):
+        conn = ConvBNConnector(4, 6)
+        if bn is not None:
+            conn.bn = bn
+        sizes = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: sizes.append(t.numel()) or t,
+                                                      lambda t: t):
+            conn(x)
+        saved[name] = sum(sizes)
+    assert saved['plain'] <= x.numel() < saved['other']

@@ -31,6 +31,8 @@ class ConvBNConnector(Connector):
             conv and BN outputs again there (two teacher-width feature maps less memory per
             level, one more 1x1 conv forward). The recomputation normalises with the same
             batch statistics and does not update BN's running statistics a second time.
+            Only with a plain ``BatchNorm2d``: a connector converted to SyncBN keeps its
+            outputs.
     """
 
     def __init__(self, in_channels: int, out_channels: int, recompute: bool = True) -> None:
@@ -44,7 +46,8 @@ class ConvBNConnector(Connector):
         self._recomputing = False
 
     def forward(self, x: Tensor, target: Optional[Tensor] = None) -> Tensor:
-        if self.recompute and self.training and torch.is_grad_enabled():
+        if self.recompute and self.training and torch.is_grad_enabled() and \
+                type(self.bn) is nn.BatchNorm2d:
             return checkpoint(self._conv_bn, x, use_reentrant=False,
                               context_fn=lambda: (nullcontext(), self._in_recomputation()))
         return self._conv_bn(x)
