@@ -527,9 +527,9 @@ def paired(values: dict, alone: dict) -> dict:
 
 
 def summarize(task: str, results: dict, methods, seeds) -> dict:
-    """``{name: dict(mean, std, n, values, [paired])}`` over the seeds that finished; the
-    teacher's entry has its one value."""
-    summary = {'teacher': dict(mean=results.get('teacher'), std=0.0, n=1, values={})}
+    """``{name: dict(mean, std, n, [paired])}`` over the seeds that finished; the teacher's
+    entry has its one value."""
+    summary = {'teacher': dict(mean=results.get('teacher'), std=0.0, n=1)}
     per_seed = {}
     for name in ['student alone', *methods]:
         per_seed[name] = {s: results[f'{name}/seed{s}'] for s in seeds
@@ -537,8 +537,7 @@ def summarize(task: str, results: dict, methods, seeds) -> dict:
         values = list(per_seed[name].values())
         if values:
             summary[name] = dict(mean=statistics.mean(values), n=len(values),
-                                 std=statistics.stdev(values) if len(values) > 1 else 0.0,
-                                 values=per_seed[name])
+                                 std=statistics.stdev(values) if len(values) > 1 else 0.0)
             if name != 'student alone':
                 summary[name]['paired'] = paired(per_seed[name], per_seed['student alone'])
     return summary
