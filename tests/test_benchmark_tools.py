@@ -98,35 +98,46 @@ def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, nee
 
 def test_accuracy_benchmark_detection_and_segmentation_tasks(tmp_path, needs_fashion):
     out = tmp_path / 'accuracy'
-    for task in ('det', 'seg'):
+    expected = {'det': {'KD', 'LONDON', 'IE-KD'}, 'gfl': {'LONDON'},
+                'seg': {'KD', 'LONDON', 'IE-KD'}}
+    for task, methods in expected.items():
         run_tool(['tools/benchmark/accuracy.py', '--task', task, '--budget', 'tiny', '--seeds',
                   '0', '--methods', 'KD', 'DKD', 'LONDON', 'IE-KD', '--out-dir', str(out)],
                  timeout=1800)
         results = json.loads((out / task / 'results.json').read_text())
-        # DKD needs one label per sample: it has no detection or segmentation form here
-        assert set(results) == {'teacher', 'student alone/seed0', 'KD/seed0', 'LONDON/seed0',
-                                'IE-KD/seed0'}, task
+        # DKD needs one label per sample: it has no detection or segmentation form here; the
+        # GFL task has the configs of the one-stage pairs only
+        assert set(results) == {'teacher', 'student alone/seed0',
+                                *(f'{m}/seed0' for m in methods)}, task
         assert all(0 <= v <= 100 for v in results.values())
     table = (out / 'accuracy.md').read_text()
-    det, seg = table.split('### det\n')[1].split('### seg\n')
-    assert det.splitlines()[1].startswith('| method | mAP@0.5 (%) |'), det
+    det, rest = table.split('### det\n')[1].split('### gfl\n')
+    gfl, seg = rest.split('### seg\n')
+    for part in (det, gfl):
+        assert part.splitlines()[1].startswith('| method | mAP@0.5 (%) |'), part
     assert seg.splitlines()[1].startswith('| method | mIoU (%) |'), seg
-    for part in (det, seg):
+    for part in (det, gfl, seg):
         assert '| DKD | n/a | | | | |' in part.splitlines()
+    assert '| KD | n/a | | | | |' in gfl.splitlines()
 
 
-@pytest.mark.parametrize('task', ['det', 'seg'])
+# per task: the methods whose rows train one step together here (the tiny runs above train
+# KD, LONDON and IE-KD; the tiny cls run DIST's cls row)
+DENSE_ROWS = {'det': ('MGD', 'FGD', 'FBKD', 'DIST'), 'seg': ('MGD', 'DIST'),
+              'gfl': ('FitNet', 'CWD', 'PKD', 'MGD', 'LD', 'CrossKD')}
+
+
+@pytest.mark.parametrize('task', DENSE_ROWS)
 def test_accuracy_benchmark_dense_method_rows_train_a_step(task, tmp_path, needs_fashion):
-    """The rows of MGD, FGD, FBKD and DIST (their configs' losses moved onto the task's
-    narrow demo models) build and train one step together; the tiny cls run above trains
-    DIST's cls row, the det/seg runs the other methods."""
+    """The rows of the dense-prediction methods (their configs' losses moved onto the task's
+    narrow models) build and train one step together."""
     sys.path.insert(0, osp.join(REPO, 'tools', 'benchmark'))
     import accuracy
     spec, losses = accuracy.TASKS[task], {}
-    for method in ('MGD', 'FGD', 'FBKD', 'DIST'):
-        if accuracy.has_form(task, method):
-            losses.update(accuracy.method_settings(task, method)['losses'])
-    assert len(losses) == (4 if task == 'det' else 2), losses
+    for method in DENSE_ROWS[task]:
+        assert accuracy.has_form(task, method), method
+        losses.update(accuracy.method_settings(task, method)['losses'])
+    assert len(losses) == len(DENSE_ROWS[task]), losses  # one loss entry each, none shadowed
     budget = spec['budget']['tiny']
     options = accuracy.data_options(task, budget, accuracy.prepare_data(task, budget,
                                                                         str(tmp_path)))

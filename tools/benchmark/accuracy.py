@@ -24,6 +24,10 @@ Tasks (all real Fashion-MNIST pixels, made offline), at the ``full`` budget (CPU
   det  detection on the composed VOC set: the detection demo's Faster R-CNN pair and
        schedule (configs/demo/fashion_voc_{teacher,student}.py: 400 training images,
        teacher 36 epochs, students 15), mAP@0.5 on its 300 test images.
+  gfl  one-stage detection on the same images: GFL on ResNet-18 layouts of 32 and 16 base
+       channels sharing a 64-channel FPN and head (configs/benchmark/fashion_voc_gfl_
+       {teacher,student}.py; teacher 36 epochs, students 15): the rows of the methods that
+       need a dense head (LD, CrossKD) or have one-stage configs only (PKD).
   seg  segmentation on composed images with larger garments (56-112 pixels, at most 3 per
        image; background weighted 0.2 in the cross-entropy): DeepLabV3 on ResNet-18
        layouts of 32 and 16 base channels (configs/demo/fashion_voc_seg_{teacher,student}.py:
@@ -31,12 +35,13 @@ Tasks (all real Fashion-MNIST pixels, made offline), at the ``full`` budget (CPU
 The ``gpu`` budget (the default with ``--device cuda``) trains the same tasks on more images
 for more epochs (TASKS); ``tiny`` checks that everything runs.
 Each method trains with the settings of its config under configs/ (METHOD_CONFIGS: a CIFAR
-config for cls, the Faster R-CNN and DeepLabV3 configs for det and seg), moved onto the task's
-much narrower models (taps, connector and loss channels, OFD's BNs) and changed only where
-OVERRIDES says why. A method with no form for a task (DKD needs a label per sample: detection
-RoIs and pixels are not given one here; MGD, FGD and FBKD have detection or segmentation
-configs only; LD and CrossKD need one-stage heads, which det's Faster R-CNN lacks) is left out
-of that task and shown as "n/a".
+config for cls, the Faster R-CNN, GFL and DeepLabV3 configs for det, gfl and seg), moved onto
+the task's much narrower models (taps, connector and loss channels, OFD's BNs) and changed
+only where OVERRIDES says why. A method with no config for a task (DKD needs a label per
+sample: detection RoIs and pixels are not given one here; MGD, FGD, FBKD and PKD have
+detection or segmentation configs only; LD and CrossKD need a dense head, which det's
+Faster R-CNN lacks; the feature methods without a GFL config) is left out of that task and
+shown as "n/a".
 """
 import argparse
 import copy
@@ -65,7 +70,7 @@ from mmkd.models.model_config import load_model_cfg  # noqa: E402
 from mmkd.registry import MODELS  # noqa: E402
 
 METHODS = ('KD', 'FitNet', 'AT', 'OFD', 'CWD', 'DKD', 'LONDON', 'L2RKD', 'IE-KD', 'ICD',
-           'ICD+KD', 'MGD', 'FGD', 'FBKD', 'DIST')
+           'ICD+KD', 'MGD', 'FGD', 'FBKD', 'DIST', 'PKD', 'LD', 'CrossKD')
 # Each task: its teacher and student configs, its models' input, metric (scaled to %),
 # students' warm-up, default seeds (det's differences are the smallest against their
 # spread), settings merged into both models, and its budgets: training and test
@@ -79,6 +84,12 @@ TASKS = {
                 tiny=dict(train=64, test=32, teacher_epochs=1, epochs=1)),
     'det': dict(pair='configs/demo/fashion_voc', input=(3, 128, 128), metric='pascal_voc/mAP',
                 scale=100.0, label='mAP@0.5 (%)', warmup_iters=100, seeds=(0, 1, 2, 3, 4),
+                full=dict(train=400, test=300, teacher_epochs=36, epochs=15),
+                gpu=dict(train=4000, test=1000, teacher_epochs=36, epochs=24),
+                tiny=dict(train=8, test=4, teacher_epochs=1, epochs=1)),
+    'gfl': dict(pair='configs/benchmark/fashion_voc_gfl', input=(3, 128, 128),
+                metric='pascal_voc/mAP', scale=100.0, label='mAP@0.5 (%)', warmup_iters=100,
+                seeds=(0, 1, 2),
                 full=dict(train=400, test=300, teacher_epochs=36, epochs=15),
                 gpu=dict(train=4000, test=1000, teacher_epochs=36, epochs=24),
                 tiny=dict(train=8, test=4, teacher_epochs=1, epochs=1)),
@@ -114,35 +125,40 @@ for _spec in TASKS.values():
 # The benchmark trains what the config sets (its losses, L2RKD's step, a student CE weight,
 # custom hooks), with the channels and layers of the task's own, much narrower, models.
 METHOD_CONFIGS = {
-    'KD': ('kd/resnet50_resnet18_cifar100.py', 'kd/fasterrcnn_r101_r18_roi_voc.py',
-           'kd/deeplabv3_r101_r18_voc.py'),
-    'FitNet': ('fitnet/resnet50_resnet18_cifar100.py', 'fitnet/fasterrcnn_r101_r18_fpn_voc.py',
-               'fitnet/deeplabv3_r101_r18_voc.py'),
-    'AT': ('at/resnet50_resnet18_cifar100.py', 'at/fasterrcnn_r101_r18_voc.py',
-           'at/deeplabv3_r101_r18_voc.py'),
-    'OFD': ('ofd/resnet50_resnet18_cifar100.py', 'ofd/fasterrcnn_r101_r18_voc.py',
-            'ofd/deeplabv3_r101_r18_voc.py'),
-    'CWD': ('cwd/resnet50_resnet18_cifar100.py', 'cwd/fasterrcnn_r101_r18_fpn_voc.py',
-            'cwd/deeplabv3_r101_r18_voc.py'),
-    'DKD': ('dkd/resnet50_resnet18_cifar100.py', None, None),  # one label per sample only
-    'LONDON': ('lckd/cifar100_resnet56_resnet20.py', 'lckd/fasterrcnn_r101_r18_voc.py',
-               'lckd/deeplabv3_r101_r18_voc.py'),
-    'L2RKD': ('l2rkd/cifar100_resnet32x4_resnet8x4.py', 'l2rkd/fasterrcnn_r101_r18_voc.py',
-              'l2rkd/deeplabv3_r101_r18_voc.py'),
-    'IE-KD': ('iekd/cifar100_resnet56_resnet20.py', 'iekd/fasterrcnn_r101_r18_voc.py',
-              'iekd/deeplabv3_r101_r18_voc.py'),
-    'ICD': ('icd/cifar100_wrn40_2_wrn16_2.py', 'icd/fasterrcnn_r101_r18_voc.py',
-            'icd/deeplabv3_r101_r18_voc.py'),
-    'ICD+KD': ('icd/cifar100_resnet32x4_resnet8x4_kd.py', 'icd/fasterrcnn_r101_r18_voc_kd.py',
-               'icd/deeplabv3_r101_r18_voc_kd.py'),
+    'KD': dict(cls='kd/resnet50_resnet18_cifar100.py', det='kd/fasterrcnn_r101_r18_roi_voc.py',
+               seg='kd/deeplabv3_r101_r18_voc.py'),
+    'FitNet': dict(cls='fitnet/resnet50_resnet18_cifar100.py',
+                   det='fitnet/fasterrcnn_r101_r18_fpn_voc.py',
+                   gfl='fitnet/gfl_r101_r18_fpn_voc.py', seg='fitnet/deeplabv3_r101_r18_voc.py'),
+    'AT': dict(cls='at/resnet50_resnet18_cifar100.py', det='at/fasterrcnn_r101_r18_voc.py',
+               seg='at/deeplabv3_r101_r18_voc.py'),
+    'OFD': dict(cls='ofd/resnet50_resnet18_cifar100.py', det='ofd/fasterrcnn_r101_r18_voc.py',
+                seg='ofd/deeplabv3_r101_r18_voc.py'),
+    'CWD': dict(cls='cwd/resnet50_resnet18_cifar100.py', det='cwd/fasterrcnn_r101_r18_fpn_voc.py',
+                gfl='cwd/gfl_r101_r18_fpn_voc.py', seg='cwd/deeplabv3_r101_r18_voc.py'),
+    'DKD': dict(cls='dkd/resnet50_resnet18_cifar100.py'),  # one label per sample only
+    'LONDON': dict(cls='lckd/cifar100_resnet56_resnet20.py', det='lckd/fasterrcnn_r101_r18_voc.py',
+                   gfl='lckd/gfl_r101_r18_voc.py', seg='lckd/deeplabv3_r101_r18_voc.py'),
+    'L2RKD': dict(cls='l2rkd/cifar100_resnet32x4_resnet8x4.py',
+                  det='l2rkd/fasterrcnn_r101_r18_voc.py', seg='l2rkd/deeplabv3_r101_r18_voc.py'),
+    'IE-KD': dict(cls='iekd/cifar100_resnet56_resnet20.py', det='iekd/fasterrcnn_r101_r18_voc.py',
+                  seg='iekd/deeplabv3_r101_r18_voc.py'),
+    'ICD': dict(cls='icd/cifar100_wrn40_2_wrn16_2.py', det='icd/fasterrcnn_r101_r18_voc.py',
+                seg='icd/deeplabv3_r101_r18_voc.py'),
+    'ICD+KD': dict(cls='icd/cifar100_resnet32x4_resnet8x4_kd.py',
+                   det='icd/fasterrcnn_r101_r18_voc_kd.py', seg='icd/deeplabv3_r101_r18_voc_kd.py'),
     # dense-prediction methods: MGD has no classification config; FGD (GT boxes) and FBKD
-    # are detection methods. LD and CrossKD need one-stage heads (GFL, RetinaNet), which the
-    # det task's Faster R-CNN pair does not have.
-    'MGD': (None, 'mgd/fasterrcnn_r101_r18_fpn_voc.py', 'mgd/deeplabv3_r101_r18_voc.py'),
-    'FGD': (None, 'fgd/fasterrcnn_r101_r18_fpn_voc.py', None),
-    'FBKD': (None, 'fbkd/fasterrcnn_r101_r18_fpn_voc.py', None),
-    'DIST': ('dist/resnet50_resnet18_cifar100.py', 'dist/fasterrcnn_r101_r18_roi_voc.py',
-             'dist/deeplabv3_r101_r18_voc.py'),
+    # are two-stage detection methods here; PKD has one-stage configs only; LD and CrossKD
+    # need a dense head (GFL)
+    'MGD': dict(det='mgd/fasterrcnn_r101_r18_fpn_voc.py', gfl='mgd/gfl_r101_r18_fpn_voc.py',
+                seg='mgd/deeplabv3_r101_r18_voc.py'),
+    'FGD': dict(det='fgd/fasterrcnn_r101_r18_fpn_voc.py'),
+    'FBKD': dict(det='fbkd/fasterrcnn_r101_r18_fpn_voc.py'),
+    'DIST': dict(cls='dist/resnet50_resnet18_cifar100.py',
+                 det='dist/fasterrcnn_r101_r18_roi_voc.py', seg='dist/deeplabv3_r101_r18_voc.py'),
+    'PKD': dict(gfl='pkd/gfl_r101_r18_fpn_voc.py'),
+    'LD': dict(gfl='ld/gfl_r101_r18_fpn_voc.py'),
+    'CrossKD': dict(gfl='crosskd/gfl_r101_r18_fpn_voc.py'),
 }
 # Where the benchmark departs from a method's config, merged into its settings, and why.
 OVERRIDES = {
@@ -152,13 +168,13 @@ OVERRIDES = {
     # the demo students are 2x narrower than their teachers, where the reference pairing costs
     # accuracy (README, LONDON); the demo's own LONDON config pairs the same way
     ('LONDON', 'det'): dict(losses=dict(london=dict(pairs='connected'))),
+    ('LONDON', 'gfl'): dict(losses=dict(london=dict(pairs='connected'))),
     ('LONDON', 'seg'): dict(losses=dict(london=dict(pairs='connected'))),
 }
 # IE-KD's stage-1 auto-encoder on the task's teacher (CIFAR's 32 factor channels): the
 # IEKDLoss of every task loads it, whatever factor sizes the config's larger teacher uses.
 AUTOENCODER = dict(factor_channels=32)
 SAME_WIDTH = ('FitNetLoss', 'ChannelWiseDivergence')  # compare features channel by channel
-TASK_ORDER = ('cls', 'det', 'seg')
 
 
 def task_seeds(task: str, args) -> list:
@@ -167,7 +183,7 @@ def task_seeds(task: str, args) -> list:
 
 
 def has_form(task: str, method: str) -> bool:
-    return METHOD_CONFIGS[method][TASK_ORDER.index(task)] is not None
+    return task in METHOD_CONFIGS[method]
 
 
 def _build(spec):
@@ -213,9 +229,9 @@ class TaskModels:
             return [self.width(role, t) for t in tap]
         name = tap.partition(':')[0]
         if (role, name) not in self.widths:  # beyond the features, e.g. a head's logits
-            module = self.models[role].get_submodule(name)
+            module = self.models[role].get_submodule(name)  # (None: a dense head's outputs)
             self.widths[role, name] = getattr(module, 'out_channels', None) or \
-                getattr(module, 'out_features')
+                getattr(module, 'out_features', None)
         return self.widths[role, name]
 
     def last_bn(self, tap: str) -> str:
@@ -285,7 +301,7 @@ def _adapt(entry: dict, models: TaskModels, src: list) -> dict:
 def method_settings(task: str, method: str, ae_ckpt: str = '') -> dict:
     """What the benchmark trains for ``method`` on ``task``: its config's settings on the
     task's models, with OVERRIDES applied."""
-    path = osp.join(REPO, 'configs', METHOD_CONFIGS[method][TASK_ORDER.index(task)])
+    path = osp.join(REPO, 'configs', METHOD_CONFIGS[method][task])
     cfg = Config.fromfile(path)
     student = cfg.model.student
     models = task_models(task)
@@ -308,7 +324,7 @@ def data_options(task: str, budget: dict, data_root: str) -> dict:
         options.update({f'{s}_dataloader.dataset.indices': budget['test'] for s in splits})
         options['train_dataloader.dataset.indices'] = budget['train']
         return options
-    root = data_root if task == 'det' else osp.join(data_root, 'VOC2007') + '/'
+    root = osp.join(data_root, 'VOC2007') + '/' if task == 'seg' else data_root
     return {f'{s}_dataloader.dataset.data_root': root for s in splits}
 
 
@@ -667,7 +683,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--task', choices=[*TASKS, 'all'], default='all')
     parser.add_argument('--seeds', type=int, nargs='+',
-                        help='default: 0-4 for det, 0-2 for cls and seg')
+                        help='default: 0-4 for det, 0-2 for cls, gfl and seg')
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
     parser.add_argument('--budget', choices=BUDGETS,
                         help='full (the default on CPU): the committed tables; gpu (the default '
