@@ -18,7 +18,7 @@ data:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq dataset-fashion-mnist; fi; }
 
 test: setup
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q tests
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) -m pytest -q --durations=15 tests
 
 demo: setup
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(PY) tools/demo.py --work-dir work_dirs/demo

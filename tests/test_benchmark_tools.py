@@ -94,6 +94,20 @@ def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, nee
     empty = run_tool(['tools/benchmark/accuracy.py', '--report-only', '--out-dir',
                       str(tmp_path / 'none')], check=False)
     assert empty.returncode == 2 and f'no results under {tmp_path / "none"}' in empty.stderr
+    # the kept runs came from another teacher (fake value 99.5) whose checkpoint is gone, and
+    # KD's run is missing: the retrained teacher scores otherwise, so every kept distilled
+    # run is set aside, and the asked-for ones (KD, DIST) train again from the new teacher
+    kept = dict(results, teacher=99.5)
+    del kept['KD/seed0']
+    (out / 'cls' / 'results.json').write_text(json.dumps(kept))
+    redo = run_tool(['tools/benchmark/accuracy.py', '--task', 'cls', '--budget', 'tiny',
+                     '--seeds', '0', '--methods', 'KD', 'DIST', '--out-dir', str(out)])
+    assert 'the kept runs were distilled from another teacher (99.50' in redo.stdout, redo.stdout
+    now = json.loads((out / 'cls' / 'results.json').read_text())
+    assert set(now) == {'teacher', 'student alone/seed0', 'KD/seed0', 'DIST/seed0'}
+    assert now['teacher'] != 99.5 and now['student alone/seed0'] == results['student alone/seed0']
+    aside = json.loads((out / 'cls' / 'results_teacher_99.50.json').read_text())
+    assert aside == {k: v for k, v in kept.items() if k != 'student alone/seed0'}
 
 
 def test_accuracy_benchmark_detection_and_segmentation_tasks(tmp_path, needs_fashion):
@@ -218,6 +232,23 @@ def test_accuracy_merge_adds_further_seeds_and_refuses_conflicts(tmp_path):
     with pytest.raises(SystemExit, match=r"has 'KD/seed3' = 50.5000, but the results here "
                        r'have 49.0000'):
         accuracy.merge('det', results, str(there))
+
+
+def test_accuracy_retrained_teacher_sets_the_other_teachers_runs_aside(tmp_path):
+    set_aside = _accuracy_module().set_aside_other_teacher
+    results = {'teacher': 60.0, 'student alone/seed0': 50.0, 'KD/seed0': 51.0,
+               'IE-KD/seed1': 49.0}
+    assert set_aside(dict(results), 60.0, str(tmp_path)) == []  # the same teacher
+    assert not list(tmp_path.iterdir())
+    assert set_aside(results, 61.0, str(tmp_path)) == ['IE-KD/seed1', 'KD/seed0']
+    assert results == {'teacher': 60.0, 'student alone/seed0': 50.0}
+    aside = tmp_path / 'results_teacher_60.00.json'
+    assert json.loads(aside.read_text()) == {'teacher': 60.0, 'KD/seed0': 51.0,
+                                            'IE-KD/seed1': 49.0}
+    # a second setting-aside from the same old teacher adds to its file
+    set_aside({'teacher': 60.0, 'KD/seed2': 52.0}, 59.0, str(tmp_path))
+    assert json.loads(aside.read_text())['KD/seed2'] == 52.0
+    assert len(json.loads(aside.read_text())) == 4
 
 
 def test_accuracy_device_cuda_refused_without_a_gpu(tmp_path):

@@ -10,8 +10,9 @@ a seed fixes the student's initialisation and data order, so each method is comp
 the student alone of its own seed (paired). Runs go through MMEngine's Runner, ``--jobs`` of
 them at a time (each in its own process, on CPU with an equal share of the threads);
 finished runs are kept in ``OUT_DIR/<task>/results.json``, so an interrupted benchmark
-continues where it stopped, and ``--merge`` adds the runs another machine kept (further
-seeds, from a copy of the same teacher). Writes ``OUT_DIR/accuracy.md``: per task, each
+continues where it stopped (a retrained teacher that scores otherwise sets the runs of the
+old one aside: set_aside_other_teacher), and ``--merge`` adds the runs another machine kept
+(further seeds, from a copy of the same teacher). Writes ``OUT_DIR/accuracy.md``: per task, each
 method's mean +- standard deviation over seeds and its paired change against the student
 alone with a 95 % interval (Student's t), called a gain or a loss only where the interval
 excludes 0; and ``OUT_DIR/accuracy.png``, those changes and intervals.
@@ -433,6 +434,27 @@ def _executor(jobs: int, device: str) -> ProcessPoolExecutor:
                                initializer=_init_worker, initargs=(threads, device))
 
 
+def set_aside_other_teacher(results: dict, teacher: float, out: str) -> list:
+    """A retrained teacher (its checkpoint was gone) that scores other than the kept one:
+    move the kept distilled runs, which learned from the old teacher, from ``results`` into
+    ``out/results_teacher_<old>.json`` (nothing is lost; the student-alone runs stay) and
+    return their keys, to train again. The tables never mix two teachers."""
+    old = results.get('teacher')
+    if old is None or abs(old - teacher) <= 1e-6:
+        return []
+    moved = {k: results.pop(k) for k in list(results)
+             if k != 'teacher' and not k.startswith('student alone/')}
+    if moved:
+        file = osp.join(out, f'results_teacher_{old:.2f}.json')
+        kept = {}
+        if osp.isfile(file):
+            with open(file) as f:
+                kept = json.load(f)
+        with open(file, 'w') as f:
+            json.dump({**kept, 'teacher': old, **moved}, f, indent=1)
+    return sorted(moved)
+
+
 def run_task(task: str, args) -> dict:
     """Train what ``OUT_DIR/<task>/results.json`` lacks: the teacher, then IE-KD's teacher
     auto-encoder, then every student run; runs that need neither start at once."""
@@ -504,9 +526,23 @@ def run_task(task: str, args) -> dict:
                 key, label = running.pop(future)
                 metrics, seconds = future.result()
                 if key == 'teacher':
+                    old = results.get('teacher')
+                    redo = set_aside_other_teacher(
+                        results, float(metrics[spec['metric']]) * spec['scale'], out)
                     record(key, metrics)
                     print(f'[accuracy] {task}: teacher: {results[key]:.2f} ({seconds:.0f} s)',
                           flush=True)
+                    if redo:
+                        print(f'[accuracy] {task}: the kept runs were distilled from another '
+                              f'teacher ({old:.2f}, its checkpoint is gone): {len(redo)} runs '
+                              f'set aside in {out}/results_teacher_{old:.2f}.json',
+                              flush=True)
+                    for redo_key in redo:  # those this invocation asks for train again
+                        name, seed = redo_key.rsplit('/seed', 1)
+                        if name in methods and int(seed) in task_seeds(task, args):
+                            students.append((redo_key, name, int(seed)))
+                            total += 1
+                            need_ae = need_ae or name == 'IE-KD'  # its auto-encoder too
                     need_teacher = False
                     if need_ae:
                         submit_ae()
