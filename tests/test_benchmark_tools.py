@@ -80,6 +80,15 @@ def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, nee
         change = results[f'{method}/seed0'] - results['student alone/seed0']
         assert f'| 1 | {change:+.2f} |  | one seed |' in row, row
     assert (out / 'accuracy.png').stat().st_size > 1000
+    # every run (one worker trains them all) logs into its own folder: its validation line
+    for method in ['student alone', *methods]:
+        logs = list((out / 'cls' / 'runs' / method.replace('+', '_') / '0').glob(
+            '*/vis_data/scalars.json'))
+        assert len(logs) == 1, (method, logs)
+        rows = [json.loads(line) for line in logs[0].read_text().splitlines()]
+        tops = [r['accuracy/top1'] for r in rows if 'accuracy/top1' in r]
+        assert tops and all(t == pytest.approx(results[f'{method}/seed0']) for t in tops), \
+            (method, rows)
     # a second call finds every run done and only rewrites the report; the teacher is not
     # retrained for it, even where its checkpoint is gone (results kept from another machine)
     (out / 'cls' / 'teacher' / 'epoch_1.pth').unlink()

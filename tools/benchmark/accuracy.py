@@ -346,6 +346,8 @@ def run(cfg: Config, work_dir: str, name: str, epochs: int, seed: int, save: boo
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
     cfg.experiment_name = f'{name}_{seed}_{time.time_ns()}'
+    if cfg.get('visualizer'):  # a worker's next run would reuse its first run's visualizer
+        cfg.visualizer.name = cfg.experiment_name  # (and write its losses into that folder)
     cfg.randomness = dict(seed=seed)
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
                          val_interval=epochs + 1)  # validate once, after training
