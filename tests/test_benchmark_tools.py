@@ -65,6 +65,21 @@ def test_teacher_cache_benchmark_gives_identical_losses(tmp_path, needs_fashion)
     assert summary['largest_logged_loss_difference'] < 1e-4, proc.stdout[-2000:]
 
 
+def assert_each_run_logs_in_its_own_folder(task_dir, results, metric, scale=1.0):
+    """Every run (one worker trains them all) logs into its own folder: its own validation
+    value, no other run's."""
+    for key, value in results.items():
+        if key == 'teacher':
+            continue
+        method, seed = key.rsplit('/seed', 1)
+        logs = list((task_dir / 'runs' / method.replace('+', '_') / seed).glob(
+            '*/vis_data/scalars.json'))
+        assert len(logs) == 1, (key, logs)
+        rows = [json.loads(line) for line in logs[0].read_text().splitlines()]
+        values = [r[metric] * scale for r in rows if metric in r]
+        assert values and all(v == pytest.approx(value) for v in values), (key, rows)
+
+
 def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, needs_fashion):
     out = tmp_path / 'accuracy'
     run_tool(['tools/benchmark/accuracy.py', '--task', 'cls', '--budget', 'tiny',
@@ -80,15 +95,7 @@ def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, nee
         change = results[f'{method}/seed0'] - results['student alone/seed0']
         assert f'| 1 | {change:+.2f} |  | one seed |' in row, row
     assert (out / 'accuracy.png').stat().st_size > 1000
-    # every run (one worker trains them all) logs into its own folder: its validation line
-    for method in ['student alone', *methods]:
-        logs = list((out / 'cls' / 'runs' / method.replace('+', '_') / '0').glob(
-            '*/vis_data/scalars.json'))
-        assert len(logs) == 1, (method, logs)
-        rows = [json.loads(line) for line in logs[0].read_text().splitlines()]
-        tops = [r['accuracy/top1'] for r in rows if 'accuracy/top1' in r]
-        assert tops and all(t == pytest.approx(results[f'{method}/seed0']) for t in tops), \
-            (method, rows)
+    assert_each_run_logs_in_its_own_folder(out / 'cls', results, 'accuracy/top1')
     # a second call finds every run done and only rewrites the report; the teacher is not
     # retrained for it, even where its checkpoint is gone (results kept from another machine)
     (out / 'cls' / 'teacher' / 'epoch_1.pth').unlink()
@@ -133,6 +140,9 @@ def test_accuracy_benchmark_detection_and_segmentation_tasks(tmp_path, needs_fas
         assert set(results) == {'teacher', 'student alone/seed0',
                                 *(f'{m}/seed0' for m in methods)}, task
         assert all(0 <= v <= 100 for v in results.values())
+        spec = _accuracy_module().TASKS[task]
+        assert_each_run_logs_in_its_own_folder(out / task, results, spec['metric'],
+                                               spec['scale'])
     table = (out / 'accuracy.md').read_text()
     det, rest = table.split('### det\n')[1].split('### gfl\n')
     gfl, seg = rest.split('### seg\n')
