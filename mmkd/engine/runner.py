@@ -1,5 +1,5 @@
-"""MMEngine's Runner, with atomic checkpoints, safe checkpoint loading and dataset errors
-that name the file."""
+"""MMEngine's Runner, with atomic checkpoints, safe checkpoint loading, dataset errors
+that name the file, and its config formatted once."""
 import os
 import os.path as osp
 
@@ -9,6 +9,7 @@ from mmengine.runner import Runner as MMEngineRunner
 from mmkd.datasets.checks import find_dataset_problem
 from mmkd.registry import RUNNERS
 from mmkd.utils.checkpoint import register_safe_loader
+from mmkd.utils.config_text import keep_formatted_config_text
 
 
 @RUNNERS.register_module()
@@ -18,13 +19,15 @@ class Runner(MMEngineRunner):
 
     Datasets are checked for listed files that are missing before training starts, and a
     dataset that fails to build is examined to name the missing or malformed file. Local
-    checkpoints (``load_from``, ``resume``) load through :func:`mmkd.utils.load_file`.
+    checkpoints (``load_from``, ``resume``) load through :func:`mmkd.utils.load_file`. The
+    config's text is formatted once, not at each of its uses (:mod:`mmkd.utils.config_text`).
     ``tools/train.py`` and ``tools/test.py`` use it unless the config names another
     ``runner_type``.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         register_safe_loader()
+        keep_formatted_config_text()
         super().__init__(*args, **kwargs)
 
     @staticmethod
