@@ -1,14 +1,13 @@
-"""Every method config trains on real-pixel data: a few iterations through tools/train.py, or
-(the further configs of a pair whose method is trained here on another config) one step
-in-process.
+"""Every method config trains on real-pixel data: a few iterations through tools/train.py.
 
-Each trained config runs as a user would run it, every override given through --cfg-options:
+Each config runs as a user would run it, every override given through --cfg-options:
 pretrained inits off, data paths at generated/packaged data, a short schedule. The generic
 checks (every distillation term logged and finite, a student checkpoint) follow each run,
 then the checks of its method (METHODS); IE-KD's stage-2 configs first train their stage 1.
-The stepped configs of one pair (STEPPED) differ from their pair base only in their losses:
-all of their loss entries go on one Distiller built with the same overrides, which trains one
-step; every term must be finite and every loss's own trainable parts must get a gradient.
+The further configs of a pair (PAIRS) differ from their pair base only in their losses: all
+of their loss entries also go on one Distiller built with the same overrides, which trains
+one step in-process; every term must be finite and every loss's own trainable parts must get
+a gradient.
 """
 import glob
 import json
@@ -216,10 +215,9 @@ METHODS = {'lckd': (None, london_after), 'icd': (None, icd_after),
            'mgd': (None, parts_after), 'fgd': (None, parts_after), 'fbkd': (None, parts_after),
            'dist': (None, dist_after), 'ld': (None, ld_after),
            'crosskd': (None, crosskd_after)}
-# Pair bases whose further method configs are not trained through tools/train.py but train
-# one step together in-process (the runner's part of each loss kind is trained above: the
-# one-stage pairs with CrossKD and LD, trainable loss parts with MGD, RoI logits with DIST).
-STEPPED = {
+# Pair bases and their further method configs: each trains through tools/train.py, and
+# together they train one step in-process (test_pair_configs_differ_only_in_losses).
+PAIRS = {
     'retinanet_r101_r18_voc': [
         'fitnet/retinanet_r101_r18_fpn_voc.py', 'cwd/retinanet_r101_r18_fpn_voc.py',
         'pkd/retinanet_r101_r18_fpn_voc.py', 'mgd/retinanet_r101_r18_fpn_voc.py',
@@ -232,29 +230,26 @@ STEPPED = {
         'fgd/fasterrcnn_r101_r18_fpn_voc.py', 'fbkd/fasterrcnn_r101_r18_fpn_voc.py'],
     'deeplabv3_r101_r18_voc': ['mgd/deeplabv3_r101_r18_voc.py', 'dist/deeplabv3_r101_r18_voc.py'],
 }
-STEPPED_CONFIGS = {osp.join(REPO, 'configs', c) for group in STEPPED.values() for c in group}
-CONFIGS = sorted(
+PAIR_CONFIGS = {osp.join(REPO, 'configs', c) for group in PAIRS.values() for c in group}
+CONFIGS = sorted({
     path for method in ('lckd', 'icd', 'l2rkd', 'iekd')
     for path in glob.glob(osp.join(REPO, 'configs', method, '*.py'))
-    if not osp.basename(path).startswith('_') and 'ae_stage1' not in path
-    and path not in STEPPED_CONFIGS) + [
+    if not osp.basename(path).startswith('_') and 'ae_stage1' not in path} | PAIR_CONFIGS | {
     osp.join(REPO, 'configs', path) for path in (
         'cwd/fasterrcnn_r101_r18_fpn_voc.py', 'fitnet/fasterrcnn_r101_r18_fpn_voc.py',
         'crosskd/retinanet_r101_r18_fpn_voc.py', 'ld/gfl_r101_r18_fpn_voc.py',
         'mgd/fasterrcnn_r101_r18_fpn_voc.py', 'dist/fasterrcnn_r101_r18_roi_voc.py',
-        'dist/resnet50_resnet18_cifar100.py')]
+        'dist/resnet50_resnet18_cifar100.py')})
 # what a method config takes from its pair base unchanged (it adds losses, maybe hooks)
 SETTINGS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
             'param_scheduler', 'train_cfg')
-# folders whose every config is trained or stepped here
+# folders whose every config is trained here
 COVERED = ('lckd', 'pkd', 'mgd', 'fgd', 'fbkd', 'dist', 'ld', 'crosskd')
 
 
-def test_every_config_of_the_covered_methods_runs_here():
-    """A new config in one of these folders, or one on the one-stage pairs, joins CONFIGS or
-    STEPPED."""
-    runs = set(CONFIGS) | STEPPED_CONFIGS
-    assert not runs & STEPPED_CONFIGS & set(CONFIGS)
+def test_every_config_of_the_covered_methods_trains_here():
+    """A new config in one of these folders, or one on the one-stage pairs, joins CONFIGS."""
+    runs = set(CONFIGS)
     for path in glob.glob(osp.join(REPO, 'configs', '*', '*.py')):
         name = osp.basename(path)
         if name.startswith('_') or 'ae_stage1' in name or 'teachers' in path:
@@ -301,11 +296,12 @@ def test_config_trains(config, tmp_path, fashion_voc, fashion_mnist, teachers):
         after(run)
 
 
-@pytest.mark.parametrize('pair', STEPPED)
-def test_pair_configs_train_a_step(pair, tmp_path, fashion_voc, fashion_mnist, teachers):
+@pytest.mark.parametrize('pair', PAIRS)
+def test_pair_configs_differ_only_in_losses(pair, tmp_path, fashion_voc, fashion_mnist,
+                                            teachers):
     base = Config.fromfile(osp.join(REPO, 'configs/_base_/distill', pair + '.py'))
     losses = {}
-    for config in STEPPED[pair]:
+    for config in PAIRS[pair]:
         cfg = Config.fromfile(osp.join(REPO, 'configs', config))
         for key in SETTINGS:  # a method config adds losses (and hooks) to its pair, no more
             assert cfg.get(key) == base.get(key), (config, key)
