@@ -67,7 +67,8 @@ def test_teacher_cache_benchmark_gives_identical_losses(tmp_path, needs_fashion)
 
 def assert_each_run_logs_in_its_own_folder(task_dir, results, metric, scale=1.0):
     """Every run (one worker trains them all) logs into its own folder: its own validation
-    value, no other run's."""
+    value, no other run's, from one pass over the test images (the result is the training
+    loop's last validation, not a second one)."""
     for key, value in results.items():
         if key == 'teacher':
             continue
@@ -77,7 +78,7 @@ def assert_each_run_logs_in_its_own_folder(task_dir, results, metric, scale=1.0)
         assert len(logs) == 1, (key, logs)
         rows = [json.loads(line) for line in logs[0].read_text().splitlines()]
         values = [r[metric] * scale for r in rows if metric in r]
-        assert values and all(v == pytest.approx(value) for v in values), (key, rows)
+        assert values == [pytest.approx(value)], (key, rows)
 
 
 def test_accuracy_benchmark_runs_every_method_and_writes_the_table(tmp_path, needs_fashion):
@@ -189,7 +190,8 @@ def test_accuracy_benchmark_dense_method_rows_train_a_step(task, tmp_path, needs
 def test_demo_runs_teacher_student_and_distillation(tmp_path, needs_fashion):
     work = tmp_path / 'demo'
     proc = run_tool(['tools/demo.py', '--task', 'det', '--epochs', '1', '--num-train', '16',
-                     '--work-dir', str(work)], timeout=1800)
+                     '--work-dir', str(work)], timeout=1800,
+                    env={'OMP_NUM_THREADS': '2'})  # its two students side by side
     summary = json.loads((work / 'results.json').read_text())
     assert list(summary['runs']) == ['teacher', 'student alone', 'student + LONDON']
     assert all(0 <= r['score'] <= 100 for r in summary['runs'].values())

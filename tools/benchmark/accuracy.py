@@ -350,7 +350,7 @@ def run(cfg: Config, work_dir: str, name: str, epochs: int, seed: int, save: boo
         cfg.visualizer.name = cfg.experiment_name  # (and write its losses into that folder)
     cfg.randomness = dict(seed=seed)
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=epochs,
-                         val_interval=epochs + 1)  # validate once, after training
+                         val_interval=epochs)  # validate once, after training
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=epochs if save else -1,
                                         save_last=save, max_keep_ckpts=1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
@@ -363,7 +363,14 @@ def run(cfg: Config, work_dir: str, name: str, epochs: int, seed: int, save: boo
     prepare_cfg(cfg, 'none')
     runner = RUNNERS.build(cfg)
     runner.train()
-    return runner.val() if cfg.get('val_dataloader') else {}
+    if not cfg.get('val_dataloader'):
+        return {}
+    # the training loop's validation after the last epoch, from the runner's message hub;
+    # a second pass over the test images (runner.val()) only if the loop made none
+    logged = {key[len('val/'):]: buffer.current()
+              for key, buffer in runner.message_hub.log_scalars.items()
+              if key.startswith('val/')}
+    return logged or runner.val()
 
 
 def base_cfg(path: str, options: dict, model: dict) -> Config:
@@ -436,6 +443,13 @@ def _executor(jobs: int, device: str) -> ProcessPoolExecutor:
                                initializer=_init_worker, initargs=(threads, device))
 
 
+def write_json(file: str, value: dict) -> None:
+    """Through a temporary file and a rename: a crash never leaves half a file."""
+    with open(file + '.tmp', 'w') as f:
+        json.dump(value, f, indent=1)
+    os.replace(file + '.tmp', file)
+
+
 def set_aside_other_teacher(results: dict, teacher: float, out: str) -> list:
     """A retrained teacher (its checkpoint was gone) that scores other than the kept one:
     move the kept distilled runs, which learned from the old teacher, from ``results`` into
@@ -452,8 +466,7 @@ def set_aside_other_teacher(results: dict, teacher: float, out: str) -> list:
         if osp.isfile(file):
             with open(file) as f:
                 kept = json.load(f)
-        with open(file, 'w') as f:
-            json.dump({**kept, 'teacher': old, **moved}, f, indent=1)
+        write_json(file, {**kept, 'teacher': old, **moved})
     return sorted(moved)
 
 
@@ -469,11 +482,12 @@ def run_task(task: str, args) -> dict:
     options = data_options(task, budget, prepare_data(task, budget, args.out_dir))
     warmup = 0 if args.budget == 'tiny' else spec['warmup_iters']
 
+    def score(metrics):
+        return float(metrics[spec['metric']]) * spec['scale']
+
     def record(key, metrics):
-        results[key] = float(metrics[spec['metric']]) * spec['scale']
-        with open(results_file + '.tmp', 'w') as f:  # a crash never leaves half a file
-            json.dump(results, f, indent=1)
-        os.replace(results_file + '.tmp', results_file)
+        results[key] = score(metrics)
+        write_json(results_file, results)
 
     teacher_dir = osp.join(out, 'teacher')
     teacher_ckpt = osp.join(teacher_dir, f'epoch_{budget["teacher_epochs"]}.pth')
@@ -529,8 +543,7 @@ def run_task(task: str, args) -> dict:
                 metrics, seconds = future.result()
                 if key == 'teacher':
                     old = results.get('teacher')
-                    redo = set_aside_other_teacher(
-                        results, float(metrics[spec['metric']]) * spec['scale'], out)
+                    redo = set_aside_other_teacher(results, score(metrics), out)
                     record(key, metrics)
                     print(f'[accuracy] {task}: teacher: {results[key]:.2f} ({seconds:.0f} s)',
                           flush=True)
@@ -710,9 +723,7 @@ def load_results(task: str, args) -> dict:
     added = sum(merge(task, results, other) for other in args.merge)
     if added:
         os.makedirs(osp.dirname(file), exist_ok=True)
-        with open(file + '.tmp', 'w') as f:
-            json.dump(results, f, indent=1)
-        os.replace(file + '.tmp', file)
+        write_json(file, results)
         print(f'[accuracy] {task}: {added} runs merged from {", ".join(args.merge)}', flush=True)
     return results
 
