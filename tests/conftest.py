@@ -10,8 +10,9 @@ FASHION_ROOT = '/usr/share/datasets/fashion-mnist'
 
 
 def run_tool(args, timeout=900, env=None, check=True):
-    """Run ``python tools/...`` (or a script) from the repo root; fail with its output."""
-    full_env = {**os.environ, 'PYTHONPATH': REPO, 'OMP_NUM_THREADS': '2', **(env or {})}
+    """Run ``python tools/...`` (or a script) from the repo root, on the suite's
+    OMP_NUM_THREADS (2 where unset); fail with its output."""
+    full_env = {'OMP_NUM_THREADS': '2', **os.environ, 'PYTHONPATH': REPO, **(env or {})}
     cmd = args if args[0].endswith('.sh') or args[0] == 'bash' else [sys.executable, *args]
     proc = subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True,
                           timeout=timeout)
