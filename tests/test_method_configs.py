@@ -216,7 +216,7 @@ METHODS = {'lckd': (None, london_after), 'icd': (None, icd_after),
            'dist': (None, dist_after), 'ld': (None, ld_after),
            'crosskd': (None, crosskd_after)}
 # Pair bases and their further method configs: each trains through tools/train.py, and
-# together they train one step in-process (test_pair_configs_differ_only_in_losses).
+# together they train one step in-process (test_pair_configs_add_only_losses_that_train_together).
 PAIRS = {
     'retinanet_r101_r18_voc': [
         'fitnet/retinanet_r101_r18_fpn_voc.py', 'cwd/retinanet_r101_r18_fpn_voc.py',
@@ -297,8 +297,8 @@ def test_config_trains(config, tmp_path, fashion_voc, fashion_mnist, teachers):
 
 
 @pytest.mark.parametrize('pair', PAIRS)
-def test_pair_configs_differ_only_in_losses(pair, tmp_path, fashion_voc, fashion_mnist,
-                                            teachers):
+def test_pair_configs_add_only_losses_that_train_together(pair, tmp_path, fashion_voc,
+                                                         fashion_mnist, teachers):
     base = Config.fromfile(osp.join(REPO, 'configs/_base_/distill', pair + '.py'))
     losses = {}
     for config in PAIRS[pair]:
