@@ -53,7 +53,8 @@ if ! have mmcv "$MMCV"; then
   "${PIP[@]}" install --no-deps "$CACHE/$key"/mmcv-*.whl
 fi
 
-if ! have mmpretrain "$(pin mmpretrain)" || ! have pytest-xdist "$(pin pytest-xdist)" || ! have matplotlib "$(pin matplotlib)"; then
+if ! have mmpretrain "$(pin mmpretrain)" || ! have pytest "$(pin pytest)" \
+    || ! have pytest-xdist "$(pin pytest-xdist)" || ! have matplotlib "$(pin matplotlib)"; then
   step "installing mmengine, mmdet, mmsegmentation, mmpretrain and test tools"
   "${PIP[@]}" install -c "$C" mmengine mmdet mmsegmentation mmpretrain ftfy regex pytest \
     pytest-xdist matplotlib addict yapf opencv-python-headless
