@@ -23,7 +23,6 @@ import os
 import os.path as osp
 import statistics
 import sys
-import tempfile
 import time
 from unittest import mock
 
@@ -97,7 +96,7 @@ def build(config: str, batch_size: int, steps: int, train_mode: str, out_dir: st
     for name, loss in cfg.model.losses.items():
         if loss.get('type') == 'LipschitzLoss':
             loss['mode'] = train_mode
-    cfg.work_dir = tempfile.mkdtemp(prefix='london_')
+    cfg.work_dir = osp.join(out_dir, 'runner')  # the runner's log folder
     cfg.pop('load_from', None)
     cfg.default_hooks, cfg.custom_hooks, cfg.visualizer = dict(), [], None
     cfg.log_level = 'WARNING'
