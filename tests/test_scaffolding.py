@@ -82,3 +82,14 @@ def test_a_missing_transform_names_the_config_and_the_type(tmp_path):
     with pytest.raises(ValueError, match=rf"{where} has no 'Resize' transform to change; "
                        r"its transforms are \['LoadImage'\]"):
         pipeline_at(cfg, 'val_dataloader.dataset', {'Resize': dict(scale=(64, 64))})
+
+
+def test_suite_stops_at_once_where_the_temp_folder_is_too_small(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--basetemp',
+         str(tmp_path / 'base'), 'tests/test_config_text.py'],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, 'MMKD_TEST_MIN_FREE_GB': '1e9'})
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert f'{tmp_path} has ' in proc.stdout and 'the suite needs 1e+09 GB there' in proc.stdout
+    assert 'passed' not in proc.stdout  # not one test ran
