@@ -24,8 +24,9 @@ def pytest_sessionstart(session):
     free = shutil.disk_usage(folder).free / 1e9
     if free < MIN_FREE_GB:
         pytest.exit(f'{folder} has {free:.1f} GB free; the suite needs {MIN_FREE_GB:g} GB '
-                    f'there for its checkpoints. Free some space, or point pytest at another '
-                    f'disk with --basetemp (or TMPDIR).', returncode=1)
+                    f'there for its checkpoints. Free some space, point pytest at another disk '
+                    f'with --basetemp (or TMPDIR), or set MMKD_TEST_MIN_FREE_GB (0: no check) '
+                    f'to run a few tests.', returncode=1)
 
 
 def run_tool(args, timeout=900, env=None, check=True):
