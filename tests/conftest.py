@@ -11,7 +11,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FASHION_ROOT = '/usr/share/datasets/fashion-mnist'
 # The suite's peak in pytest's temp folder: 2.5 GB of checkpoints (measured 2026-12-07, with
 # only failed tests' folders kept, setup.cfg); MMKD_TEST_MIN_FREE_GB overrides it.
-MIN_FREE_GB = float(os.environ.get('MMKD_TEST_MIN_FREE_GB', 3))
+MIN_FREE_GB = 3.0
 
 
 def pytest_sessionstart(session):
@@ -19,11 +19,18 @@ def pytest_sessionstart(session):
     checkpoints: a full disk would otherwise fail dozens of tests with ENOSPC."""
     if hasattr(session.config, 'workerinput'):  # an xdist worker: its controller checked
         return
+    text = os.environ.get('MMKD_TEST_MIN_FREE_GB', str(MIN_FREE_GB))
+    try:
+        need = float(text)
+    except ValueError:
+        raise pytest.UsageError(f'MMKD_TEST_MIN_FREE_GB={text!r}: expected a number of GB')
     basetemp = session.config.option.basetemp
-    folder = os.path.dirname(os.path.abspath(basetemp)) if basetemp else tempfile.gettempdir()
+    folder = os.path.abspath(basetemp) if basetemp else tempfile.gettempdir()
+    while not os.path.isdir(folder):  # --basetemp's folder is made later: its nearest parent
+        folder = os.path.dirname(folder)
     free = shutil.disk_usage(folder).free / 1e9
-    if free < MIN_FREE_GB:
-        pytest.exit(f'{folder} has {free:.1f} GB free; the suite needs {MIN_FREE_GB:g} GB '
+    if free < need:
+        pytest.exit(f'{folder} has {free:.1f} GB free; the suite needs {need:g} GB '
                     f'there for its checkpoints. Free some space, point pytest at another disk '
                     f'with --basetemp (or TMPDIR), or set MMKD_TEST_MIN_FREE_GB (0: no check) '
                     f'to run a few tests.', returncode=1)

@@ -84,12 +84,20 @@ def test_a_missing_transform_names_the_config_and_the_type(tmp_path):
         pipeline_at(cfg, 'val_dataloader.dataset', {'Resize': dict(scale=(64, 64))})
 
 
-def test_suite_stops_at_once_where_the_temp_folder_is_too_small(tmp_path):
-    proc = subprocess.run(
+def _pytest_with_free_space_need(need, basetemp):
+    return subprocess.run(
         [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--basetemp',
-         str(tmp_path / 'base'), 'tests/test_config_text.py'],
+         str(basetemp), 'tests/test_config_text.py'],
         cwd=REPO, capture_output=True, text=True, timeout=300,
-        env={**os.environ, 'MMKD_TEST_MIN_FREE_GB': '1e9'})
+        env={**os.environ, 'MMKD_TEST_MIN_FREE_GB': need})
+
+
+def test_suite_stops_at_once_where_the_temp_folder_is_too_small(tmp_path):
+    # --basetemp two folders below tmp_path, not made yet: the space of tmp_path's disk counts
+    proc = _pytest_with_free_space_need('1e9', tmp_path / 'a' / 'base')
     assert proc.returncode == 1, proc.stdout[-2000:]
     assert f'{tmp_path} has ' in proc.stdout and 'the suite needs 1e+09 GB there' in proc.stdout
     assert 'passed' not in proc.stdout  # not one test ran
+    proc = _pytest_with_free_space_need('3GB', tmp_path / 'base')
+    assert proc.returncode != 0 and 'passed' not in proc.stdout
+    assert "MMKD_TEST_MIN_FREE_GB='3GB': expected a number of GB" in proc.stdout + proc.stderr
