@@ -198,6 +198,38 @@ def dist_after(run):
             assert 0 <= row[f'distill.loss_{name}'] <= bound, (name, row)
 
 
+DIST_CIFAR = osp.join(REPO, 'configs/dist/resnet50_resnet18_cifar100.py')
+
+
+def test_dist_cifar_warm_up_keeps_a_new_head_from_blowing_up(tmp_path, fashion_voc,
+                                                             fashion_mnist, teachers):
+    """mmpretrain's head starts at std 0.01, where DIST's (scale-free) Pearson gradient is
+    thousands of times the cross-entropy's: without its warm-up the CIFAR config's student
+    cross-entropy leaves chance (ln 10 = 2.3) for tens within two steps; with it, it stays."""
+    from mmengine.runner import Runner
+
+    from mmkd.engine import prepare_cfg
+
+    def student_ce(name, hooks):
+        run = Run(DIST_CIFAR, tmp_path / name, fashion_voc, fashion_mnist, teachers)
+        run.options['train_dataloader'].update(batch_size=32)
+        run.options['train_dataloader']['dataset']['indices'] = 128  # 4 steps
+        cfg = Config.fromfile(DIST_CIFAR)
+        cfg.merge_from_dict(dotted(run.options))
+        cfg.merge_from_dict(dotted(run.runtime))
+        cfg.work_dir = str(run.work)
+        if hooks is not None:
+            cfg.custom_hooks = hooks
+        Runner.from_cfg(prepare_cfg(cfg)).train()
+        return [row['loss_student'] for row in scalars(str(run.work))]
+
+    shipped = student_ce('warm_up', None)
+    bare = student_ce('no_warm_up', [])
+    assert len(shipped) == len(bare) == 4
+    assert max(shipped) < 3.0, shipped
+    assert max(bare[1:]) > 20.0, bare  # the hazard the warm-up is there for
+
+
 def parts_after(run):
     """MGD, FGD, FBKD train their own parts (align convs, generators, GcBlocks, non-local
     blocks): saved in the run's checkpoint, left out of the student's."""
