@@ -204,8 +204,8 @@ DIST_CIFAR = osp.join(REPO, 'configs/dist/resnet50_resnet18_cifar100.py')
 def test_dist_cifar_warm_up_keeps_a_new_head_from_blowing_up(tmp_path, fashion_voc,
                                                              fashion_mnist, teachers):
     """mmpretrain's head starts at std 0.01, where DIST's (scale-free) Pearson gradient is
-    thousands of times the cross-entropy's: without its warm-up the CIFAR config's student
-    cross-entropy leaves chance (ln 10 = 2.3) for tens within two steps; with it, it stays."""
+    thousands of times the cross-entropy's. Without its warm-up the CIFAR config's student
+    cross-entropy jumps from chance (ln 10 = 2.3) to hundreds in one step; with it, it stays."""
     from mmengine.runner import Runner
 
     from mmkd.engine import prepare_cfg
